@@ -58,9 +58,7 @@ def ensure_site(db: Database, url: str, *, now: str | None = None) -> int:
     row = db.execute("select id from sites where host = ?", [host]).fetchone()
     if row:
         return int(row[0])
-    return int(
-        db["sites"].insert({"url": url, "host": host, "added_at": now or utc_now()}).last_pk
-    )
+    return int(db["sites"].insert({"url": url, "host": host, "added_at": now or utc_now()}).last_pk)
 
 
 def start_crawl(db: Database, start_urls: list[str], *, now: str | None = None) -> int:
@@ -83,11 +81,17 @@ def finish_crawl(
     with db.atomic():
         db["crawls"].update(
             crawl_id,
-            {"finished_at": finished, "finish_reason": reason, "stats": json.dumps(stats, default=str)},
+            {
+                "finished_at": finished,
+                "finish_reason": reason,
+                "stats": json.dumps(stats, default=str),
+            },
         )
         urls = json.loads(db["crawls"].get(crawl_id)["start_urls"] or "[]")
         for url in urls:
-            db.execute("update sites set last_crawled_at = ? where host = ?", [finished, host_of(url)])
+            db.execute(
+                "update sites set last_crawled_at = ? where host = ?", [finished, host_of(url)]
+            )
 
 
 def store_body(db: Database, body: bytes, content_type: str | None, encoding: str | None) -> str:
@@ -330,7 +334,9 @@ def archive_stats(db: Database) -> dict[str, Any]:
     def scalar(sql: str) -> Any:
         return db.execute(sql).fetchone()[0]
 
-    outcomes = dict(db.execute("select outcome, count(*) from captures group by outcome").fetchall())
+    outcomes = dict(
+        db.execute("select outcome, count(*) from captures group by outcome").fetchall()
+    )
     return {
         "sites": scalar("select count(*) from sites"),
         "pages": scalar("select count(*) from pages"),

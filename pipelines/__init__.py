@@ -1,0 +1,1 @@
+"""Item pipelines: extract (trafilatura in worker processes), version (fingerprint), store (SQLite)."""

@@ -1,0 +1,1 @@
+"""Palimpsest's Scrapy project: settings, items and the ``blog`` spider (discovery only)."""

@@ -1,0 +1,44 @@
+"""What the spider hands to the pipelines: one fetched article page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from archive.models import Article
+
+
+@dataclass
+class PageItem:
+    """One fetch of a page the spider judged to be an article."""
+
+    url: str
+    """The URL requested."""
+    page_url: str
+    """The page's identity: its canonical URL (``rel=canonical`` on the same site, else the final URL), normalised."""
+    site_url: str
+    """Start URL of the site it was found on."""
+    fetched_at: str
+    """ISO 8601 UTC."""
+    status: int
+    """HTTP status of the final response."""
+    final_url: str = ""
+    """URL after redirects."""
+    body: bytes = b""
+    """Raw body as received (after content decoding)."""
+    html: str = ""
+    """The body decoded to text: HTTP header charset, then BOM, then ``<meta>``."""
+    encoding: str | None = None
+    content_type: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    discovered_via: str = "link"
+    """``feed``, ``sitemap``, ``link`` or ``start``."""
+    error: str | None = None
+    """Why the fetch failed, when it did."""
+    article: Article | None = None
+    """Set by ExtractPipeline; None when nothing could be extracted."""
+    content_hash: str | None = None
+    """Set by VersioningPipeline."""
+    extra: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,59 @@
+"""Scrapy settings for Palimpsest. Polite by default; every value can be overridden with ``-s``."""
+
+from archive import __version__
+
+BOT_NAME = "palimpsest"
+SPIDER_MODULES = ["scraper.spiders"]
+NEWSPIDER_MODULE = "scraper.spiders"
+
+# Who we are: the User-Agent names the project and a URL where site owners can reach the operator.
+# USER_AGENT is built from these unless set explicitly.
+PALIMPSEST_CONTACT_URL = "https://github.com/palimpsest-archive/palimpsest"
+PALIMPSEST_VERSION = __version__
+
+# Politeness.
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = 0.5
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+COOKIES_ENABLED = False  # an archive wants the page everyone sees, not a session
+
+# Limits.
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 5 * 1024 * 1024
+RETRY_TIMES = 2
+DEPTH_LIMIT = 25  # pagination chains count as depth; feeds and sitemaps reach the rest
+REDIRECT_MAX_TIMES = 10
+BLOG_MAX_PAGES = 0  # articles archived per crawl, 0 = no limit (palimpsest crawl --max-pages)
+
+# Scrapy's remote-control and telnet servers are not wanted on a cron box.
+REMOTE_CONTROL_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+
+ITEM_PIPELINES = {
+    "pipelines.extract.ExtractPipeline": 300,
+    "pipelines.versioning.VersioningPipeline": 500,
+    "pipelines.storage.StoragePipeline": 800,
+}
+EXTENSIONS = {
+    "scraper.progress.ProgressExtension": 500,
+}
+
+# Archive and extraction (see README "Settings").
+ARCHIVE_ENABLED = True
+ARCHIVE_DB_PATH = "archive.db"
+EXTRACT_WORKERS = 0  # 0 = one worker process per CPU core
+EXTRACT_TIMEOUT = 30.0  # seconds one page may take to extract
+EXTRACT_INCLUDE_COMMENTS = False
+EXTRACT_FAVOR_PRECISION = False
+EXTRACT_FAVOR_RECALL = False
+EXTRACT_FAST = False
+PROGRESS_ENABLED = True  # a progress line on stderr, only when it is a terminal
+
+LOG_LEVEL = "INFO"
+FEED_EXPORT_ENCODING = "utf-8"

@@ -1,0 +1,1 @@
+"""Spiders. ``blog`` discovers and fetches the articles of one or more sites."""

@@ -1,0 +1,167 @@
+"""The archive's write path: captures, versions, bodies, atomicity."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from archive import store
+from archive.db import ArchiveError, open_db
+from archive.models import Article, Capture
+
+
+def capture(text="First paragraph.\nSecond paragraph.", title="A title", **kwargs):
+    fields = {
+        "url": "http://127.0.0.1:8000/posts/a/?utm_source=x",
+        "page_url": "http://127.0.0.1:8000/posts/a/",
+        "fetched_at": "2026-11-29T10:00:00Z",
+        "http_status": 200,
+        "body": f"<html><h1>{title}</h1><p>{text}</p></html>".encode(),
+        "content_type": "text/html; charset=utf-8",
+        "encoding": "utf-8",
+        "article": Article(title=title, author="Ann Writer", text=text, extractor="test 1"),
+    }
+    fields.update(kwargs)
+    return Capture(**fields)
+
+
+def test_first_capture_is_version_one(db):
+    result = store.record_capture(db, capture())
+    assert (result.outcome, result.version) == ("new", 1)
+    page = db["pages"].get(result.page_id)
+    assert page["version_count"] == 1
+    assert page["current_version_id"] == result.version_id
+    assert page["first_seen_at"] == page["last_changed_at"] == "2026-11-29T10:00:00Z"
+    version = db["versions"].get(result.version_id)
+    assert version["word_count"] == version["words_added"] == 4
+    assert version["changed_fields"] == "[]"
+    assert db["sites"].count == 1
+
+
+def test_refetch_with_cosmetic_differences_is_unchanged(db):
+    store.record_capture(db, capture())
+    again = capture(
+        text="First\u00a0paragraph.\n\n  Second   paragraph. ",
+        title="A  title",
+        fetched_at="2026-11-29T11:00:00Z",
+        body=b"<html>different bytes</html>",
+    )
+    result = store.record_capture(db, again)
+    assert result.outcome == "unchanged"
+    assert db["versions"].count == 1
+    page = db["pages"].get(result.page_id)
+    assert page["last_checked_at"] == "2026-11-29T11:00:00Z"
+    assert page["last_changed_at"] == "2026-11-29T10:00:00Z"
+    assert db["captures"].count == 2
+
+
+def test_edit_makes_version_two_with_counts_and_fields(db):
+    store.record_capture(db, capture())
+    edited = capture(
+        text="First paragraph.\nSecond edited paragraph.",
+        title="A new title",
+        fetched_at="2026-11-29T12:00:00Z",
+    )
+    result = store.record_capture(db, edited)
+    assert (result.outcome, result.version) == ("changed", 2)
+    assert result.changed_fields == ["title", "text"]
+    version = db["versions"].get(result.version_id)
+    assert (version["words_added"], version["words_removed"]) == (1, 0)
+    assert json.loads(version["changed_fields"]) == ["title", "text"]
+    page = db["pages"].get(result.page_id)
+    assert page["version_count"] == 2
+    assert page["current_version_id"] == result.version_id
+    rows = list(db.query("select outcome, version_id from captures order by id"))
+    assert [r["outcome"] for r in rows] == ["new", "changed"]
+
+
+def test_identical_bodies_are_stored_once_and_read_back(db):
+    first = store.record_capture(db, capture())
+    store.record_capture(db, capture(fetched_at="2026-11-29T13:00:00Z"))
+    assert db["bodies"].count == 1
+    sha = db["captures"].get(first.capture_id)["body_sha256"]
+    assert store.read_body(db, sha) == capture().body
+    row = db["bodies"].get(sha)
+    assert row["size"] == len(capture().body)
+    assert row["content_type"] == "text/html; charset=utf-8"
+    assert store.read_body(db, "0" * 64) is None
+
+
+def test_errors_are_captures_never_versions(db):
+    unknown = store.record_capture(db, capture(article=None, error="HTTP 503", http_status=503))
+    assert unknown.outcome == "error"
+    assert unknown.page_id is None  # never archived before: no page invented for it
+    ok = store.record_capture(db, capture())
+    failed = store.record_capture(
+        db,
+        capture(article=None, error="no article text extracted", fetched_at="2026-11-29T14:00:00Z"),
+    )
+    assert failed.outcome == "error"
+    assert failed.page_id == ok.page_id
+    assert db["versions"].count == 1
+    assert db["pages"].get(ok.page_id)["last_checked_at"] == "2026-11-29T14:00:00Z"
+    assert db["captures"].get(failed.capture_id)["error"] == "no article text extracted"
+
+
+def test_a_failure_mid_item_leaves_nothing_half_written(db, monkeypatch):
+    store.record_capture(db, capture())
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(store, "_insert_capture", explode)
+    with pytest.raises(RuntimeError):
+        store.record_capture(
+            db, capture(text="Changed text entirely.", fetched_at="2026-11-29T15:00:00Z")
+        )
+    assert db["versions"].count == 1
+    assert db["captures"].count == 1
+    assert db["pages"].get(1)["version_count"] == 1
+    assert db["bodies"].count == 1
+
+
+def test_crawl_rows(db):
+    crawl_id = store.start_crawl(db, ["http://127.0.0.1:8000/"], now="2026-11-29T10:00:00Z")
+    store.finish_crawl(db, crawl_id, "finished", {"archive/new": 3}, now="2026-11-29T10:01:00Z")
+    row = db["crawls"].get(crawl_id)
+    assert row["finish_reason"] == "finished"
+    assert json.loads(row["stats"]) == {"archive/new": 3}
+    assert db["sites"].get(1)["last_crawled_at"] == "2026-11-29T10:01:00Z"
+
+
+def test_file_archive_is_wal_and_migrations_are_idempotent(tmp_path):
+    path = tmp_path / "archive.db"
+    db = open_db(path)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    store.record_capture(db, capture())
+    db.close()
+    again = open_db(path)
+    assert again["versions"].count == 1
+    names = [row["name"] for row in again["_sqlite_migrations"].rows]
+    assert names == ["m001_initial"]
+
+
+def test_unusable_archive_is_a_clear_error(tmp_path):
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"not sqlite at all" * 64)
+    with pytest.raises(ArchiveError, match="cannot open archive"):
+        open_db(junk)
+    with pytest.raises(ArchiveError, match="directory does not exist"):
+        open_db(tmp_path / "missing" / "a.db")
+
+
+def test_full_text_search_follows_versions(db):
+    store.record_capture(db, capture(text="The committee met on Tuesday."))
+    rows = list(db.query("select rowid from versions_fts where versions_fts match 'committee'"))
+    assert len(rows) == 1
+
+
+def test_archive_stats(db):
+    store.record_capture(db, capture())
+    store.record_capture(db, capture(text="Other text.", fetched_at="2026-11-29T16:00:00Z"))
+    numbers = store.archive_stats(db)
+    assert numbers["pages"] == 1
+    assert numbers["versions"] == 2
+    assert numbers["pages_revised"] == 1
+    assert numbers["captures_by_outcome"] == {"changed": 1, "new": 1}
