@@ -99,7 +99,7 @@ def run_crawl(
     for failure in failures:
         print(f"error: crawl could not start: {failure.getErrorMessage()}", file=sys.stderr)
     code = exit_code(stats, failures)
-    logger.warning("%s (exit %s)", summary(stats, db_path), code)
+    logger.info("%s (exit %s)", summary(stats, db_path), code)
     return code, stats
 
 

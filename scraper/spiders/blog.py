@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 import scrapy
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import TextResponse
 from scrapy.linkextractors import LinkExtractor
 from scrapy.utils.gz import gunzip, gzip_magic_number
@@ -162,6 +163,10 @@ class BlogSpider(scrapy.Spider):
     def page_failed(self, failure: Failure) -> Iterator[PageItem]:
         """A feed or sitemap entry that could not be fetched at all is still a capture."""
         request = failure.request  # type: ignore[attr-defined]
+        if failure.check(IgnoreRequest):  # robots.txt said no, or a middleware chose to skip it
+            self.crawler.stats.inc_value("discovery/ignored")
+            logger.debug("Not fetched: %s (%s)", request.url, failure.getErrorMessage())
+            return
         logger.warning("Fetch failed: %s (%s)", request.url, failure.getErrorMessage())
         self.crawler.stats.inc_value("discovery/fetch_failed")
         if request.meta.get("via") in ("feed", "sitemap") and request.callback == self.parse_page:
