@@ -55,8 +55,12 @@ class ExtractConfig:
         return cls(workers or os.cpu_count() or 1, settings.getfloat("EXTRACT_TIMEOUT"), options)
 
 
-class ExtractionTimeout(Exception):
-    """A page took longer than EXTRACT_TIMEOUT to extract."""
+class ExtractionTimeout(BaseException):
+    """A page took longer than EXTRACT_TIMEOUT to extract.
+
+    A BaseException, so that the ``except Exception`` blocks inside the extraction libraries
+    cannot swallow it and carry on past the deadline.
+    """
 
 
 def _on_alarm(signum: int, frame: Any) -> None:
@@ -68,8 +72,8 @@ def extract_with_deadline(
 ) -> Article | None:
     """Run in a worker process: extract, interrupted by SIGALRM once ``timeout`` seconds pass."""
     previous = signal.signal(signal.SIGALRM, _on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, timeout)
     try:
+        signal.setitimer(signal.ITIMER_REAL, timeout)
         return extract_article(html, url, options)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)

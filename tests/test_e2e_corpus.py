@@ -66,9 +66,16 @@ def test_every_article_archived_exactly_once(corpus, corpus_site, crawled):
     assert db["versions"].count == len(corpus)
     assert result.stats["archive/new"] == len(corpus)
     rows = _texts(db_path).values()
+    print(
+        f"\n{len(rows)} articles: title {sum(bool(r['title']) for r in rows)},"
+        f" byline {sum(bool(r['author']) for r in rows)},"
+        f" date {sum(bool(r['published_at']) for r in rows)}, text {sum(bool(r['text']) for r in rows)};"
+        f" crawl {result.stats.get('elapsed_time_seconds', 0):.1f}s,"
+        f" {result.stats.get('downloader/request_count')} requests"
+    )
     assert all(row["title"] and row["text"] for row in rows)
     # Not every real page names its author or dates itself; most do.
-    assert sum(bool(row["author"]) for row in rows) >= 0.75 * len(corpus)
+    assert sum(bool(row["author"]) for row in rows) >= 0.85 * len(corpus)  # measured 96 of 111
     assert sum(bool(row["published_at"]) for row in rows) >= 0.9 * len(corpus)
 
 

@@ -132,3 +132,18 @@ def test_spider_arguments_and_user_agent():
         BlogSpider(url="")
     with pytest.raises(ValueError, match="url="):
         BlogSpider(url="ftp://example.org/")
+
+
+@pytest.mark.asyncio
+async def test_extraction_deadline_records_a_failure(post_html):
+    post, html = post_html
+    crawler = project_crawler({"EXTRACT_WORKERS": 1, "EXTRACT_TIMEOUT": 0.0001})
+    pipeline = ExtractPipeline.from_crawler(crawler)
+    pipeline.open_spider()
+    try:
+        late = await pipeline.process_item(item(html, post.slug))
+    finally:
+        pipeline.close_spider()
+    assert late.article is None
+    assert late.error == "extraction exceeded 0.0001s"
+    assert crawler.stats.get_value("extract/timeout") == 1

@@ -34,31 +34,28 @@ def run_demo(db_path: Path, *, port: int = 8001, serve: bool = True) -> None:
     log_file = str(db_path.with_suffix(".log"))
     posts = load_posts()
     with serve_blog(posts) as site:
+        command = crawl_command(
+            [site.base_url + "/"],
+            str(db_path),
+            settings=LOCAL_SETTINGS,
+            log_file=log_file,
+            summary=True,
+        )
+
+        def crawl_site() -> None:
+            code = subprocess.call(command)
+            if code != 0:
+                raise click.ClickException(f"crawl failed with exit code {code}; see {log_file}")
+
         click.secho(f"1. Serving the sample blog {SITE_NAME!r} at {site.base_url}/", bold=True)
         click.secho("2. First crawl: every post becomes version 1", bold=True)
-        _crawl(
-            crawl_command(
-                [site.base_url + "/"],
-                str(db_path),
-                settings=LOCAL_SETTINGS,
-                log_file=log_file,
-                summary=True,
-            )
-        )
+        crawl_site()
         click.secho(
             "3. The publisher silently corrects a date in one post (no update notice)", bold=True
         )
         site.publish_posts(apply_corrections(posts))
         click.secho("4. Second crawl: only the corrected post gets a new version", bold=True)
-        _crawl(
-            crawl_command(
-                [site.base_url + "/"],
-                str(db_path),
-                settings=LOCAL_SETTINGS,
-                log_file=log_file,
-                summary=True,
-            )
-        )
+        crawl_site()
 
     db = open_db(db_path)
     changed = db.execute(
@@ -78,12 +75,6 @@ def run_demo(db_path: Path, *, port: int = 8001, serve: bool = True) -> None:
         click.echo(f"\nArchive: {db_path}. Browse it with: palimpsest serve --db {db_path}")
         return
     _serve(db_path, port, diff_path)
-
-
-def _crawl(command: list[str]) -> None:
-    code = subprocess.call(command)
-    if code != 0:
-        raise click.ClickException(f"crawl failed with exit code {code}")
 
 
 def _serve(db_path: Path, port: int, diff_path: str) -> None:

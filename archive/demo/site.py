@@ -25,9 +25,7 @@ from archive.demo.layout import (
 )
 from archive.demo.posts import (
     Post,
-    apply_corrections,
     human_date,
-    load_posts,
     markdown_to_html,
     month_label,
     slugify,
@@ -38,15 +36,6 @@ from archive.demo.server import Pages, SiteServer
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
-__all__ = [
-    "SITE_NAME",
-    "Post",
-    "SiteServer",
-    "apply_corrections",
-    "load_posts",
-    "render_site",
-    "serve_blog",
-]
 
 SITE_NAME = "Lanternfield Review"
 TAGLINE = "Technology, infrastructure and the rules that govern them."

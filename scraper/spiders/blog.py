@@ -138,7 +138,7 @@ class BlogSpider(scrapy.Spider):
     # -- pages -------------------------------------------------------------------------------
 
     def parse_page(self, response: scrapy.http.Response) -> Iterator[Any]:
-        """Archive the page if it is an article; follow its in-site links and feeds either way."""
+        """Archive the page if it is an article; if it is a listing page, follow its in-site links."""
         via = response.meta.get("via", "link")
         if response.status >= 400:
             if via in ("feed", "sitemap"):
@@ -156,7 +156,9 @@ class BlogSpider(scrapy.Spider):
                 yield item
         if via == "start":
             yield from self._feeds(response, tree)
-        if not self._budget_spent():
+        # Listing pages (home, pagination, archives, categories) lead to articles; an article's
+        # own links (related posts, tags) lead to pages the listings and sitemaps already reach.
+        if not is_article and not self._budget_spent():
             for link in self.link_extractor.extract_links(response):
                 yield from self._follow(link.url, self.parse_page, response, via="link")
 
