@@ -10,6 +10,10 @@ import hashlib
 import json
 import re
 import unicodedata
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from archive.models import Article
 
 # Typographic punctuation that CMSs swap freely (smart quotes, dashes, ellipsis) → one plain form.
 _PUNCTUATION = str.maketrans(
@@ -70,6 +74,11 @@ def fingerprint(title: str | None, author: str | None, text: str | None) -> str:
     }
     payload = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def content_fingerprint(article: Article) -> str:
+    """The fingerprint that decides whether a capture is a new version of its article."""
+    return fingerprint(article.title, article.author, article.text)
 
 
 def word_count(text: str | None) -> int:

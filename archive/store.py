@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from archive.diff import word_changes
 from archive.models import Article, Capture, CaptureResult
-from archive.normalize import fingerprint, normalize_text, word_count
+from archive.normalize import content_fingerprint, normalize_text, word_count
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -143,7 +143,7 @@ def _record_capture(db: Database, capture: Capture) -> CaptureResult:
         capture_id = _insert_capture(db, capture, page_id, body_sha, "error", None)
         return CaptureResult("error", capture_id, page_id)
 
-    content_hash = capture.content_hash or fingerprint(article.title, article.author, article.text)
+    content_hash = capture.content_hash or content_fingerprint(article)
     if page is None:
         site_id = ensure_site(db, capture.site_url or capture.page_url, now=capture.fetched_at)
         page_id = int(

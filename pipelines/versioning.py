@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from archive.normalize import fingerprint
+from archive.normalize import content_fingerprint
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 
 class VersioningPipeline:
-    """Set ``item.content_hash`` from the normalised title, byline and text.
+    """Set ``item.content_hash``: the fingerprint of what the publisher wrote (``archive.normalize``).
 
     The comparison with the page's last version happens in ``archive.store.record_capture``, inside
     the transaction that writes the capture, by an indexed lookup of that one page: the answer is
@@ -29,6 +29,5 @@ class VersioningPipeline:
 
     def process_item(self, item: PageItem) -> PageItem:
         if item.article is not None:
-            article = item.article
-            item.content_hash = fingerprint(article.title, article.author, article.text)
+            item.content_hash = content_fingerprint(item.article)
         return item
