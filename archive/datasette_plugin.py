@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 import logging
 import re
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from datasette import hookimpl
 from datasette.utils.asgi import BadRequest, NotFound, Response
-from jinja2 import ChoiceLoader, FileSystemLoader
+from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader, TemplateNotFound
 from markupsafe import Markup, escape
 
 from archive.diff import diff_html, diff_side_by_side, diff_unified, word_changes
@@ -37,6 +38,45 @@ _DIFF_LINK = re.compile(r"/-/diff/\d+(?:/\d+){0,2}")
 # The only markup archive.diff produces; any other "<" means the text was not escaped.
 _SAFE_TAG = re.compile(r'</?(?:p|ins|del|br|span|div)(?: class="[\w -]*")?\s*/?>')
 _DEL, _INS = re.compile(r"\[-(.*?)-\]"), re.compile(r"\{\+(.*?)\+\}")
+EXCERPT_CHARS = 160
+"""How much of ``versions.text`` a table view shows; the row page, JSON and CSV have all of it."""
+STYLESHEET = "/-/palimpsest.css"
+# The path being served, so render_cell (which gets no request in Datasette 0.65) can tell a
+# table view, where long text is cut short, from a row page, where it is shown whole.
+_REQUEST_PATH: ContextVar[str | None] = ContextVar("palimpsest_request_path", default=None)
+
+# Styles for Datasette's own table, row and query pages (our pages carry their own styles).
+CSS = """
+dl.column-descriptions { columns: 22rem 3; column-gap: 2rem; font-size: .85rem;
+  margin: .5rem 0 1rem; }
+dl.column-descriptions dt { display: inline; }
+dl.column-descriptions dd { display: inline; padding: 0; margin: 0 0 0 .3em; white-space: normal;
+  line-height: 1.4; color: #555; }
+dl.column-descriptions dd::after { content: ""; display: block; margin-bottom: .3rem; }
+td.col-captured_at, td.col-fetched_at, td.col-first_seen_at, td.col-last_checked_at,
+td.col-last_changed_at, td.col-published_at, td.col-modified_at, td.col-added_at,
+td.col-last_crawled_at, td.col-started_at, td.col-finished_at, td.col-diff_url,
+td.col-http_status, td.col-outcome, td.col-crawl_id, td.col-last_modified { white-space: nowrap; }
+td.col-content_hash, td.col-body_sha256, td.col-etag, td.col-sha256 {
+  max-width: 8rem; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+td.col-url, td.col-final_url, td.col-page_id.type-dict, td.col-canonical_url, td.col-image,
+td.col-start_urls { min-width: 14rem; max-width: 24rem; overflow-wrap: anywhere; }
+td.col-title, td.col-version_id, td.col-current_version_id { min-width: 14rem; }
+td.col-text, td.col-description, td.col-excerpt {
+  min-width: 18rem; max-width: 30rem; white-space: normal; }
+.palimpsest-excerpt { color: #333; }
+a.palimpsest-more { display: inline-block; font-size: .85em; white-space: nowrap; }
+.palimpsest-fulltext { white-space: pre-line; min-width: 32rem; max-width: 44rem;
+  font-family: Georgia, serif; line-height: 1.5; }
+.palimpsest-field { display: inline-block; background: #eef2f7; border: 1px solid #d0d7de;
+  border-radius: 3px; padding: 0 .35em; margin: 0 .2em .15em 0; font-size: .85em;
+  white-space: nowrap; }
+details.palimpsest-json summary { cursor: pointer; color: #276890; white-space: nowrap; }
+details.palimpsest-json pre { margin: .3rem 0 0; font-size: .8rem; white-space: pre; }
+pre.palimpsest-udiff { white-space: pre-wrap; }
+pre.palimpsest-udiff ins { background: #c8f0d1; color: #04391a; text-decoration: none; }
+pre.palimpsest-udiff del { background: #ffd6d6; color: #6e0b12; }
+"""
 
 
 def safe_diff_markup(html: str) -> Markup | None:
@@ -224,16 +264,61 @@ def register_routes(datasette: Datasette) -> list[tuple[str, Any]]:
     # /-/diff/<page>, /-/diff/<page>/<to> and /-/diff/<page>/<from>/<to>, each with .json or not.
     versions = r"(?:(?:/(?P<from>\d+))?/(?P<to>\d+))?"
     return [
+        (r"^" + re.escape(STYLESHEET) + "$", stylesheet_view),
         (r"^/-/article/(?P<page_id>\d+)(?P<format>\.json)?$", article_view),
         (r"^/-/diff/(?P<page_id>\d+)" + versions + r"(?P<format>\.json)?$", diff_view),
     ]
+
+
+async def stylesheet_view() -> Response:
+    headers = {"cache-control": "max-age=3600"}
+    return Response(CSS, content_type="text/css; charset=utf-8", headers=headers)
+
+
+@hookimpl
+def extra_css_urls(datasette: Datasette) -> list[str]:
+    return [datasette.urls.path(STYLESHEET)]
+
+
+@hookimpl
+def asgi_wrapper(datasette: Datasette) -> Any:
+    def wrap(app: Any) -> Any:
+        async def remember_path(scope: dict[str, Any], receive: Any, send: Any) -> None:
+            token = _REQUEST_PATH.set(scope.get("path") if scope.get("type") == "http" else None)
+            try:
+                await app(scope, receive, send)
+            finally:
+                _REQUEST_PATH.reset(token)
+
+        return remember_path
+
+    return wrap
+
+
+class CannedQueryLoader(BaseLoader):
+    """Serves ``palimpsest_query.html`` for ``query-<database>-<query>.html``, the template name
+    Datasette tries first for a canned query, so its page is titled by the query, not its SQL."""
+
+    NAME = re.compile(r"query-.+-.+\.html")
+
+    def __init__(self, files: BaseLoader) -> None:
+        self.files = files
+
+    def get_source(self, environment: Environment, template: str) -> Any:
+        if not self.NAME.fullmatch(template):
+            raise TemplateNotFound(template)
+        return self.files.get_source(environment, "palimpsest_query.html")
+
+    def list_templates(self) -> list[str]:
+        return []  # the names it serves are patterns; Datasette lists templates at startup
 
 
 @hookimpl
 def prepare_jinja2_environment(env: Environment, datasette: Datasette) -> None:
     # Our templates come last, so files of the same name in --template-dir override them.
     if not getattr(env, "_palimpsest_templates", False):
-        env.loader = ChoiceLoader([env.loader, FileSystemLoader(str(TEMPLATES_DIR))])
+        files = FileSystemLoader(str(TEMPLATES_DIR))
+        env.loader = ChoiceLoader([env.loader, files, CannedQueryLoader(files)])
         env._palimpsest_templates = True  # type: ignore[attr-defined]
 
 
@@ -242,9 +327,92 @@ def _id(value: Any) -> int:
     return int(value["value"] if isinstance(value, dict) else value)
 
 
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """The start of ``text`` on one line, cut at a word boundary, with "…" when cut.
+
+    >>> excerpt("One two\\nthree four", limit=16)
+    'One two ¶ three…'
+    >>> excerpt("Short.")
+    'Short.'
+    """
+    flat = " ¶ ".join(_paragraphs(text)).strip()
+    if len(flat) <= limit:
+        return flat
+    cut = flat[:limit]
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut).rstrip(" ¶") + "…"
+
+
+def _on_row_page(datasette: Datasette, database: str | None, table: str) -> bool:
+    """Whether the request being served is a row page of ``database``'s ``table``."""
+    path = _REQUEST_PATH.get()
+    if not path or not database:
+        return False
+    prefix = datasette.urls.table(database, table) + "/"
+    return path.startswith(prefix) and "/" not in path[len(prefix) :]
+
+
+def _is_archive(datasette: Datasette, database: str | None) -> bool:
+    name = (datasette.plugin_config(PLUGIN) or {}).get("database")
+    return name is None or database == name
+
+
+# Columns holding JSON lists of names, shown as chips; table None is a query's result.
+_CHIP_COLUMNS: dict[str | None, tuple[str, ...]] = {
+    "versions": ("changed_fields", "tags", "categories"),
+    "recent_changes": ("changed_fields",),
+    None: ("changed_fields",),
+}
+
+
+def _field_chips(value: str) -> Markup | None:
+    """A JSON list of strings as escaped chips, or None if ``value`` is not such a list."""
+    try:
+        names = json.loads(value)
+    except ValueError:
+        return None
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        return None
+    chip = Markup('<span class="palimpsest-field">{}</span>')
+    return Markup("").join(chip.format(name) for name in names) or Markup("&nbsp;")
+
+
+def _long_text(
+    value: str, row: Any, keys: set[str], database: str | None, datasette: Datasette
+) -> Markup:
+    """``versions.text``: whole on a row page, else an excerpt linking to the row page."""
+    if _on_row_page(datasette, database, "versions"):
+        return Markup('<div class="palimpsest-fulltext">{}</div>').format(value)
+    words = len(value.split())
+    shown = Markup('<span class="palimpsest-excerpt">{}</span>').format(excerpt(value))
+    if "id" not in keys or not database:
+        return shown
+    href = datasette.urls.row(database, "versions", str(_id(row["id"])))
+    more = Markup(' <a class="palimpsest-more" href="{}">{:,} words · full text</a>')
+    return shown + more.format(href, words)
+
+
+def _json_details(value: str, open_: bool) -> Markup | None:
+    try:
+        data = json.loads(value)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    pretty = json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True)
+    html = Markup(
+        '<details class="palimpsest-json"{}><summary>{} counters</summary><pre>{}</pre></details>'
+    )
+    return html.format(Markup(" open") if open_ else "", len(data), pretty)
+
+
 @hookimpl
 def render_cell(
-    row: Any, value: Any, column: str, table: str | None, datasette: Datasette
+    row: Any,
+    value: Any,
+    column: str,
+    table: str | None,
+    database: str | None,
+    datasette: Datasette,
 ) -> Markup | None:
     path, keys = datasette.urls.path, set(row.keys()) if hasattr(row, "keys") else set()
     if column.endswith("_diff") and isinstance(value, str) and value:
@@ -253,6 +421,8 @@ def render_cell(
         return unified_markup(value)
     if column == "diff_url" and isinstance(value, str) and _DIFF_LINK.fullmatch(value):
         return Markup('<a href="{}">view diff</a>').format(path(value))
+    if column in _CHIP_COLUMNS.get(table, ()) and isinstance(value, str):
+        return _field_chips(value)
     if table == "pages" and column == "url" and "id" in keys and isinstance(value, str):
         link = http_url(value)
         shown = Markup('<a href="{}" rel="noopener nofollow">{}</a>').format(link, value)
@@ -261,9 +431,22 @@ def render_cell(
     if table in ("versions", "captures") and column == "page_id" and value is not None:
         label = value["label"] if isinstance(value, dict) else value
         return Markup('<a href="{}">{}</a>').format(path(f"/-/article/{_id(value)}"), label)
+    # A canned or custom query's page_id column.
+    if (
+        table is None
+        and column == "page_id"
+        and type(value) is int
+        and _is_archive(datasette, database)
+    ):
+        href = path(f"/-/article/{value}")
+        return Markup('<a href="{}" title="article history">{}</a>').format(href, value)
     if table == "versions" and column == "version" and "page_id" in keys and value is not None:
         href = path(f"/-/diff/{_id(row['page_id'])}/{int(value)}")
         return Markup('<a href="{}" title="diff with previous">{}</a>').format(href, value)
+    if table == "versions" and column == "text" and isinstance(value, str):
+        return _long_text(value, row, keys, database, datasette)
+    if table == "crawls" and column == "stats" and isinstance(value, str):
+        return _json_details(value, open_=_on_row_page(datasette, database, "crawls"))
     return None
 
 
@@ -289,7 +472,11 @@ def menu_links(datasette: Datasette) -> Any:
             db = await archive_database(datasette)
         except NotFound:  # the plugin is installed, but this Datasette serves no archive
             return []
-        href = datasette.urls.table(db.name, "recent_changes")
-        return [{"href": href, "label": "Recent changes"}]
+        queries = [
+            ("recent_changes", "Recent changes"),
+            ("most_revised", "Most revised articles"),
+            ("search", "Search all versions"),
+        ]
+        return [{"href": datasette.urls.table(db.name, q), "label": label} for q, label in queries]
 
     return links

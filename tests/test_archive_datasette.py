@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 import subprocess
@@ -248,7 +249,7 @@ async def test_render_cell_directly(ds):
 
     def render(value, column, table=None, row=None):
         return datasette_plugin.render_cell(
-            row=row or {}, value=value, column=column, table=table, datasette=ds
+            row=row or {}, value=value, column=column, table=table, database="news", datasette=ds
         )
 
     unified = "--- before\n+++ after\n@@ -1 +1 @@\na [-<b>-]{+x+} c\n"
@@ -333,3 +334,138 @@ def test_datasette_command_serves_the_archive(archive_path):
         metadata_file.unlink()
     assert html is not None, stderr.decode()
     assert "Council approves revised budget" in html
+
+
+@pytest.mark.asyncio
+async def test_stylesheet_is_served_and_linked(ds):
+    r = await ds.client.get("/-/palimpsest.css")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/css")
+    assert "dl.column-descriptions" in r.text
+    for page in ("/news/versions", "/news/recent_changes", "/news"):
+        assert 'href="/-/palimpsest.css"' in (await ds.client.get(page)).text
+
+
+@pytest.mark.asyncio
+async def test_versions_text_is_cut_short_in_tables_but_whole_elsewhere(ds, archive_path):
+    long_text = " ".join(f"word{i}" for i in range(300))
+    db = open_db(archive_path)
+    record_capture(
+        db, _capture(LONG_URL, "2026-01-04T10:00:00Z", Article(title="Long", text=long_text))
+    )
+    db.conn.close()
+    html = (await ds.client.get("/news/versions")).text
+    assert long_text not in html
+    assert 'class="palimpsest-excerpt">word0 word1' in html
+    assert '<a class="palimpsest-more" href="/news/versions/6">300 words · full text</a>' in html
+    row = (await ds.client.get("/news/versions/6")).text
+    assert f'<div class="palimpsest-fulltext">{long_text}</div>' in row
+    data = (await ds.client.get("/news/versions/6.json?_shape=array")).json()
+    assert data[0]["text"] == long_text  # JSON and CSV keep the whole text
+    # The hostile version's excerpt is escaped too.
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; second" in html
+
+
+LONG_URL = "https://news.example/2026/long-read"
+
+
+@pytest.mark.asyncio
+async def test_tables_sort_newest_first_with_helpful_facets(ds):
+    captures = (await ds.client.get("/news/captures.json?_shape=objects")).json()
+    fetched = [row["fetched_at"] for row in captures["rows"]]
+    assert fetched == sorted(fetched, reverse=True)
+    assert fetched[0] == "2026-01-03T10:00:00Z"
+    assert {"outcome", "http_status", "crawl_id"} <= set(captures["facet_results"])
+    assert captures["suggested_facets"] == []  # only the curated facets
+    outcomes = {f["value"]: f["count"] for f in captures["facet_results"]["outcome"]["results"]}
+    assert outcomes == {"new": 2, "changed": 3, "unchanged": 1, "error": 1}
+    versions = (await ds.client.get("/news/versions.json?_shape=array")).json()
+    captured = [row["captured_at"] for row in versions]
+    assert captured == sorted(captured, reverse=True)
+
+
+@pytest.mark.asyncio
+async def test_canned_queries_hide_sql_and_link_articles(ds):
+    html = (await ds.client.get("/news/recent_changes")).text
+    assert "<title>Recent changes — news</title>" in html  # not the query's SQL
+    assert "from recent_changes" not in html
+    custom = (await ds.client.get("/news", params={"sql": "select 1 as one"})).text
+    assert "<title>news: select 1 as one</title>" in custom  # other queries keep Datasette's title
+    assert '<span class="palimpsest-field">text</span>' in html  # changed_fields as chips
+    html = (await ds.client.get("/news/most_revised")).text
+    assert '<a href="/-/article/1" title="article history">1</a>' in html
+    html = (await ds.client.get("/news/search?q=Wednesday")).text
+    assert 'href="/-/article/1"' in html
+
+
+@pytest.mark.asyncio
+async def test_most_revised_has_no_diff_for_single_version_pages(ds, archive_path):
+    db = open_db(archive_path)
+    record_capture(
+        db, _capture(LONG_URL, "2026-01-04T10:00:00Z", Article(title="Once", text="Once."))
+    )
+    db.conn.close()
+    rows = (await ds.client.get("/news/most_revised.json?_shape=array")).json()
+    assert {r["url"]: r["diff_url"] for r in rows} == {
+        STORY: "/-/diff/1",
+        EVIL_URL: "/-/diff/2",
+        LONG_URL: None,
+    }
+
+
+@pytest.mark.asyncio
+async def test_menu_links_to_the_canned_queries(ds):
+    html = (await ds.client.get("/")).text
+    for href, label in [
+        ("/news/recent_changes", "Recent changes"),
+        ("/news/most_revised", "Most revised articles"),
+        ("/news/search", "Search all versions"),
+    ]:
+        assert f'<a href="{href}">{label}</a>' in html
+
+
+@pytest.mark.asyncio
+async def test_article_and_diff_navigation(ds):
+    html = (await ds.client.get("/-/article/1")).text
+    assert '<a href="/news">news</a>' in html  # breadcrumbs
+    assert '<a href="/news/pages">pages</a>' in html
+    assert 'href="/news/versions?page_id=1"' in html
+    assert 'href="/news/captures?page_id=1"' in html
+    assert 'href="/-/diff/1/1">view text</a>' in html
+    html = (await ds.client.get("/-/diff/1/1/2")).text
+    assert '<a href="/-/article/1">article 1</a>' in html
+    assert '<div class="diff-text diff-marked">' in html
+    assert "<title>Versions 1 → 2 — Council approves budget</title>" in html
+    html = (await ds.client.get("/-/diff/1/1")).text
+    assert '<span class="disabled">← previous change</span>' in html
+    assert "diff-marked" not in html.split("</style>")[1]  # the first version is plain text
+    side = (await ds.client.get("/-/diff/1/1/2?view=side")).text
+    assert '<tr class="equal">' in side
+    assert '<tr class="changed">' in side
+    assert "Version 1 <small>(older)" in side
+
+
+@pytest.mark.asyncio
+async def test_render_cell_chips_and_crawl_stats_are_escaped(ds):
+    await ds.invoke_startup()
+
+    def render(value, column, table=None, row=None):
+        return datasette_plugin.render_cell(
+            row=row or {}, value=value, column=column, table=table, database="news", datasette=ds
+        )
+
+    chips = render(f'["title", "{SCRIPT}"]', "tags", "versions")
+    assert chips == Markup(
+        '<span class="palimpsest-field">title</span>'
+        '<span class="palimpsest-field">&lt;script&gt;alert(1)&lt;/script&gt;</span>'
+    )
+    assert render("not json", "changed_fields", "versions") is None
+    assert render('{"a": 1}', "changed_fields", "versions") is None
+    assert render('["x"]', "tags", "pages") is None  # only the archive's list columns
+    stats = render(json.dumps({"error": SCRIPT, "pages": 3}), "stats", "crawls")
+    assert stats.startswith('<details class="palimpsest-json"><summary>2 counters</summary>')
+    assert "<script>" not in stats
+    assert render(5, "page_id", None) == Markup(
+        '<a href="/-/article/5" title="article history">5</a>'
+    )
+    assert render(True, "page_id", None) is None
