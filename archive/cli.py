@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import subprocess
@@ -39,8 +38,13 @@ def cli() -> None:
 
 
 @cli.command()
-@click.argument("urls", nargs=-1, required=True)
+@click.argument("urls", nargs=-1)
 @DB_OPTION
+@click.option(
+    "--due",
+    is_flag=True,
+    help="Check what is due: discovery of watched sites whose time has come, revisits of due pages.",
+)
 @click.option(
     "--max-pages",
     type=int,
@@ -64,23 +68,30 @@ def cli() -> None:
 def crawl(
     urls: tuple[str, ...],
     db_path: str,
+    due: bool,
     max_pages: int,
     settings: tuple[str, ...],
     log_file: str | None,
     verbose: bool,
 ) -> None:
-    """Crawl the sites at URLS and archive every article found.
+    """Crawl the sites at URLS (and with --due, what is due) and archive every article found.
 
     New articles become version 1; an article whose title, byline or text changed since the last
-    crawl gets a new version; every fetch is recorded. Exit codes: 0 done, 1 every fetch failed,
-    2 bad usage, 3 the crawl could not start (bad URL, unusable archive).
+    crawl gets a new version; every fetch is recorded. Known pages are fetched conditionally
+    (ETag, Last-Modified). Safe under cron: one crawl per archive at a time.
+
+    Exit codes: 0 done, 1 every fetch failed, 2 bad usage, 3 the crawl could not start (bad URL,
+    unusable archive), 4 another crawl of this archive is running (nothing done).
     """
+    if not urls and not due:
+        raise click.UsageError("give the URLs of sites to crawl, or --due")
     for pair in settings:
         if "=" not in pair:
             raise click.BadParameter(f"expected NAME=VALUE, got {pair!r}", param_hint="-s")
     command = crawl_command(
         list(urls),
         db_path,
+        due=due,
         max_pages=max_pages,
         settings=list(settings),
         log_file=log_file,
@@ -93,6 +104,7 @@ def crawl_command(
     urls: list[str],
     db_path: str,
     *,
+    due: bool = False,
     max_pages: int = 0,
     settings: list[str] | None = None,
     log_file: str | None = None,
@@ -101,6 +113,8 @@ def crawl_command(
 ) -> list[str]:
     """The command line of a crawl subprocess (Scrapy's reactor stays out of this process)."""
     command = [sys.executable, "-m", "scraper.run", *urls, "--db", db_path]
+    if due:
+        command.append("--due")
     command += ["--max-pages", str(max_pages)]
     for pair in settings or []:
         command += ["-s", pair]
@@ -123,8 +137,9 @@ def serve(db_path: str, port: int, host: str) -> None:
 
     _open(db_path).close()
     click.echo(f"Datasette on http://{host}:{port}/ — Ctrl-C to stop", err=True)
-    with contextlib.suppress(KeyboardInterrupt):
-        sys.exit(subprocess.call(datasette_command(db_path, port=port, host=host)))
+    command = datasette_command(db_path, port=port, host=host)
+    # Become Datasette rather than wrap it: a signal to this process then stops the server.
+    os.execv(command[0], command)
 
 
 @cli.command()
@@ -277,5 +292,9 @@ def _page(db: Any, url: str) -> dict[str, Any]:
     return page
 
 
+from archive import cli_watch  # noqa: F401 - registers add-site, sites, reextract
+
 if __name__ == "__main__":
-    cli()
+    from archive.cli import cli as registered  # the module, with every command registered
+
+    registered()

@@ -151,3 +151,75 @@ def m001_initial(db: Database) -> None:
         order by v.captured_at desc
         """,
     )
+
+
+@migrations()
+def m002_revisits_identity_deletions(db: Database) -> None:
+    """Revisit schedule, validators, URL aliases and moves, gone pages, re-extraction log."""
+    pages = db["pages"]
+    pages.add_column("url_key", str)  # identity of the URL: see archive.urls.url_key
+    pages.add_column("next_check_at", str)
+    pages.add_column("gone_at", str)
+    pages.add_column("etag", str)  # validators and body digest of the last successful fetch
+    pages.add_column("last_modified", str)
+    pages.add_column("body_sha256", str)
+    from archive.urls import url_key
+
+    for row in list(pages.rows):
+        pages.update(row["id"], {"url_key": url_key(row["url"])})
+    pages.create_index(["url_key"], unique=True)
+    pages.create_index(["next_check_at"])
+
+    sites = db["sites"]
+    sites.add_column("discover_every", int)  # seconds between discovery runs (feeds, sitemaps)
+    sites.add_column("next_discovery_at", str)
+    sites.add_column("removed_at", str)  # no longer watched; its pages and history are kept
+
+    db["versions"].add_column("silent_edit", int)
+
+    db["page_urls"].create(
+        {
+            "url_key": str,  # see archive.urls.url_key
+            "page_id": int,
+            "url": str,  # as first seen
+            "kind": str,  # alias | former (the page moved away from it by a permanent redirect)
+            "first_seen_at": str,
+        },
+        pk="url_key",
+        not_null={"page_id", "url", "kind"},
+        foreign_keys=[("page_id", "pages", "id")],
+    )
+    db["page_urls"].create_index(["page_id"])
+
+    db["page_events"].create(
+        {
+            "id": int,
+            "page_id": int,
+            "at": str,
+            "event": str,  # gone | returned | moved
+            "detail": str,  # e.g. the HTTP status, or "old URL → new URL"
+            "capture_id": int,
+        },
+        pk="id",
+        not_null={"page_id", "at", "event"},
+        foreign_keys=[("page_id", "pages", "id"), ("capture_id", "captures", "id")],
+    )
+    db["page_events"].create_index(["page_id", "at"])
+
+    db["reextractions"].create(
+        {
+            "id": int,
+            "version_id": int,
+            "reextracted_at": str,
+            "extractor_before": str,
+            "extractor_after": str,
+            "content_hash_before": str,
+            "content_hash_after": str,
+            "fields_changed": str,  # JSON list of the version's fields the new extraction changed
+            "note": str,
+        },
+        pk="id",
+        not_null={"version_id", "reextracted_at"},
+        foreign_keys=[("version_id", "versions", "id")],
+    )
+    db["reextractions"].create_index(["version_id"])

@@ -29,6 +29,10 @@ class Article:
     """Article text, one paragraph per line."""
     extractor: str = ""
     """Name and version of the extractor, e.g. ``trafilatura 2.3.1``."""
+    detection_text: str = ""
+    """For change detection only, never shown or diffed: the headlines and bylines the page
+    declares (metadata, ``<h1>``, ``rel=author``) and the prose of its article region, one item per
+    line (see ``archive.extract.read_detection_text``). Empty when unknown."""
 
 
 @dataclass
@@ -59,6 +63,12 @@ class Capture:
     error: str | None = None
     """Why the fetch or extraction failed, if it did."""
     crawl_id: int | None = None
+    redirect_statuses: list[int] = field(default_factory=list)
+    """HTTP statuses of the redirects followed, in order (301/308 are permanent)."""
+    redirected_home: bool = False
+    """The article URL now redirects to the site's home page (the usual way of deleting a post)."""
+    body_unchanged: bool = False
+    """The body's SHA-256 equals the page's last one: extraction was skipped."""
 
 
 @dataclass
@@ -66,9 +76,11 @@ class CaptureResult:
     """What the archive did with a capture."""
 
     outcome: str
-    """``new``, ``changed``, ``unchanged`` or ``error``."""
+    """``new``, ``changed``, ``unchanged``, ``not_modified``, ``gone`` or ``error``."""
     capture_id: int
     page_id: int | None = None
     version_id: int | None = None
     version: int | None = None
     changed_fields: list[str] = field(default_factory=list)
+    events: list[str] = field(default_factory=list)
+    """Page events this capture caused: ``gone``, ``returned``, ``moved``."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import zlib
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,8 @@ from urllib.parse import urlsplit
 from archive.diff import word_changes
 from archive.models import Article, Capture, CaptureResult
 from archive.normalize import content_fingerprint, normalize_text, word_count
+from archive.schedule import DEFAULT_DISCOVERY, add_seconds, revisit_interval
+from archive.urls import url_key
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -89,9 +92,19 @@ def finish_crawl(
         )
         urls = json.loads(db["crawls"].get(crawl_id)["start_urls"] or "[]")
         for url in urls:
-            db.execute(
-                "update sites set last_crawled_at = ? where host = ?", [finished, host_of(url)]
-            )
+            # The site was just discovered: its next discovery is one interval away.
+            site = db.execute(
+                "select id, discover_every from sites where host = ?", [host_of(url)]
+            ).fetchone()
+            if site is not None:
+                every = site[1] or DEFAULT_DISCOVERY
+                db["sites"].update(
+                    site[0],
+                    {
+                        "last_crawled_at": finished,
+                        "next_discovery_at": add_seconds(finished, every),
+                    },
+                )
 
 
 def store_body(db: Database, body: bytes, content_type: str | None, encoding: str | None) -> str:
@@ -124,79 +137,215 @@ def read_body(db: Database, sha256: str) -> bytes | None:
 
 
 def record_capture(db: Database, capture: Capture) -> CaptureResult:
-    """Record one fetch and, if the article is new or changed, a new version. One transaction."""
+    """Record one fetch and what came of it (a new version, a gone page, …). One transaction."""
     with db.atomic():
-        return _record_capture(db, capture)
+        return _CaptureWriter(db, capture).write()
 
 
-def _record_capture(db: Database, capture: Capture) -> CaptureResult:
-    body_sha = None
-    if capture.body is not None:
-        body_sha = store_body(db, capture.body, capture.content_type, capture.encoding)
-    page = get_page(db, capture.page_url)
-    article = capture.article
+GONE_STATUSES = (404, 410)
+PERMANENT_REDIRECTS = (301, 308)
 
-    if article is None or capture.error:
-        page_id = page["id"] if page else None
-        if page_id is not None:
-            db["pages"].update(page_id, {"last_checked_at": capture.fetched_at})
-        capture_id = _insert_capture(db, capture, page_id, body_sha, "error", None)
-        return CaptureResult("error", capture_id, page_id)
 
-    content_hash = capture.content_hash or content_fingerprint(article)
-    if page is None:
-        site_id = ensure_site(db, capture.site_url or capture.page_url, now=capture.fetched_at)
-        page_id = int(
-            db["pages"]
+class _CaptureWriter:
+    """The steps of ``record_capture``, sharing the capture, its page and the result."""
+
+    def __init__(self, db: Database, capture: Capture) -> None:
+        self.db = db
+        self.capture = capture
+        self.now = capture.fetched_at
+        self.events: list[str] = []
+        self.body_sha: str | None = None
+
+    def write(self) -> CaptureResult:
+        capture = self.capture
+        if capture.body is not None and capture.http_status != 304:
+            self.body_sha = store_body(
+                self.db, capture.body, capture.content_type, capture.encoding
+            )
+        page = self._resolve_page()
+        status = capture.http_status or 0
+        if page is not None and status == 304:
+            return self._finish(page, "not_modified", self._current(page))
+        if status in GONE_STATUSES or capture.redirected_home:
+            if page is not None and page["version_count"]:
+                return self._gone(page)
+            return self._error(page)
+        if capture.error or status >= 300 or status == 304:
+            return self._error(page)
+        if capture.body_unchanged and page is not None and self._current(page) is not None:
+            return self._finish(page, "unchanged", self._current(page))
+        if capture.article is None:
+            return self._error(page)
+        return self._content(page)
+
+    # -- identity ----------------------------------------------------------------------------
+
+    def _resolve_page(self) -> dict[str, Any] | None:
+        """The page this capture is of: by its canonical URL, then the URL requested."""
+        capture = self.capture
+        page = find_page_by_key(self.db, url_key(capture.page_url))
+        requested = find_page_by_key(self.db, url_key(capture.url))
+        if page is None and requested is not None:
+            page = requested
+            moved = any(code in PERMANENT_REDIRECTS for code in capture.redirect_statuses[:1])
+            if moved and capture.article is not None and capture.http_status == 200:
+                page = self._move(page, capture.page_url)
+        return page
+
+    def _move(self, page: dict[str, Any], new_url: str) -> dict[str, Any]:
+        """A permanent redirect: the page keeps its history and takes its new URL."""
+        self._alias(page["id"], page["url"], kind="former")
+        self.db["pages"].update(page["id"], {"url": new_url, "url_key": url_key(new_url)})
+        self._event(page["id"], "moved", f"{page['url']} → {new_url}")
+        return dict(self.db["pages"].get(page["id"]))
+
+    def _alias(self, page_id: int, url: str, *, kind: str = "alias") -> None:
+        key = url_key(url)
+        self.db.execute(
+            "insert into page_urls (url_key, page_id, url, kind, first_seen_at) values (?, ?, ?, ?, ?)"
+            " on conflict(url_key) do update set kind = excluded.kind"
+            " where excluded.kind = 'former'",
+            [key, page_id, url, kind, self.now],
+        )
+
+    # -- outcomes ----------------------------------------------------------------------------
+
+    def _content(self, page: dict[str, Any] | None) -> CaptureResult:
+        capture, article = self.capture, self.capture.article
+        assert article is not None
+        content_hash = capture.content_hash or content_fingerprint(article)
+        if page is None:
+            page = self._new_page()
+        previous = self._current(page)
+        if previous is not None and _same_content(self.db, previous, article, content_hash):
+            return self._finish(page, "unchanged", previous)
+        row = _version_row(page["id"], capture, article, content_hash, self.body_sha, previous)
+        version_id = int(self.db["versions"].insert(row).last_pk)
+        self.db["pages"].update(
+            page["id"],
+            {
+                "last_changed_at": self.now,
+                "version_count": row["version"],
+                "current_version_id": version_id,
+            },
+        )
+        if article.site_name:
+            self.db.execute(
+                "update sites set name = ? where id = ? and name is null",
+                [article.site_name, page["site_id"]],
+            )
+        page = {**page, "last_changed_at": self.now}
+        outcome = "new" if previous is None else "changed"
+        result = self._finish(page, outcome, {"id": version_id, "version": row["version"]})
+        result.changed_fields = json.loads(row["changed_fields"])
+        return result
+
+    def _gone(self, page: dict[str, Any]) -> CaptureResult:
+        if page["status"] != "gone":
+            detail = (
+                "redirects to the home page"
+                if self.capture.redirected_home
+                else (f"HTTP {self.capture.http_status}")
+            )
+            self.db["pages"].update(page["id"], {"status": "gone", "gone_at": self.now})
+            self._event(page["id"], "gone", detail)
+        return self._finish({**page, "status": "gone"}, "gone", None)
+
+    def _error(self, page: dict[str, Any] | None) -> CaptureResult:
+        if page is None:
+            capture_id = self._insert_capture(None, "error", None)
+            return CaptureResult("error", capture_id)
+        return self._finish(page, "error", None)
+
+    def _finish(
+        self, page: dict[str, Any], outcome: str, version: dict[str, Any] | None
+    ) -> CaptureResult:
+        """Update the page's check times, validators and status; insert the capture row."""
+        capture = self.capture
+        changes: dict[str, Any] = {"last_checked_at": self.now}
+        if outcome in ("new", "changed", "unchanged", "not_modified") and page["status"] == "gone":
+            changes.update(status="active", gone_at=None)
+            self._event(page["id"], "returned", f"HTTP {capture.http_status}")
+        if capture.http_status == 200 and self.body_sha:
+            changes.update(
+                etag=capture.etag, last_modified=capture.last_modified, body_sha256=self.body_sha
+            )
+        interval = revisit_interval(self.now, page.get("last_changed_at"), outcome)
+        changes["next_check_at"] = add_seconds(self.now, interval)
+        self.db["pages"].update(page["id"], changes)
+        for url in {capture.url, capture.page_url}:
+            if url_key(url) != url_key(page["url"]):
+                self._alias(page["id"], url)
+        version_id = version["id"] if version else None
+        capture_id = self._insert_capture(page["id"], outcome, version_id)
+        self.db.execute(
+            "update page_events set capture_id = ? where page_id = ? and capture_id is null",
+            [capture_id, page["id"]],
+        )
+        return CaptureResult(
+            outcome,
+            capture_id,
+            page["id"],
+            version_id,
+            version["version"] if version else None,
+            events=list(self.events),
+        )
+
+    # -- rows --------------------------------------------------------------------------------
+
+    def _new_page(self) -> dict[str, Any]:
+        capture = self.capture
+        site_id = ensure_site(self.db, capture.site_url or capture.page_url, now=self.now)
+        page_id = (
+            self.db["pages"]
             .insert(
                 {
                     "url": capture.page_url,
+                    "url_key": url_key(capture.page_url),
                     "site_id": site_id,
-                    "first_seen_at": capture.fetched_at,
+                    "first_seen_at": self.now,
                     "status": "active",
                     "version_count": 0,
                 }
             )
             .last_pk
         )
-        previous = None
-    else:
-        page_id = page["id"]
-        previous = _current_version(db, page)
+        return dict(self.db["pages"].get(page_id))
 
-    if previous is not None and previous["content_hash"] == content_hash:
-        db["pages"].update(page_id, {"last_checked_at": capture.fetched_at, "status": "active"})
-        capture_id = _insert_capture(db, capture, page_id, body_sha, "unchanged", None)
-        return CaptureResult("unchanged", capture_id, page_id, previous["id"], previous["version"])
+    def _current(self, page: dict[str, Any]) -> dict[str, Any] | None:
+        if not page.get("current_version_id"):
+            return None
+        return dict(self.db["versions"].get(page["current_version_id"]))
 
-    version_row = _version_row(page_id, capture, article, content_hash, body_sha, previous)
-    version_id = int(db["versions"].insert(version_row).last_pk)
-    db["pages"].update(
-        page_id,
-        {
-            "last_checked_at": capture.fetched_at,
-            "last_changed_at": capture.fetched_at,
-            "version_count": version_row["version"],
-            "current_version_id": version_id,
-            "status": "active",
-        },
-    )
-    if article.site_name:
-        db.execute(
-            "update sites set name = ? where id = (select site_id from pages where id = ?)"
-            " and name is null",
-            [article.site_name, page_id],
+    def _event(self, page_id: int, event: str, detail: str) -> None:
+        self.events.append(event)
+        self.db["page_events"].insert(
+            {"page_id": page_id, "at": self.now, "event": event, "detail": detail}
         )
-    outcome = "new" if previous is None else "changed"
-    capture_id = _insert_capture(db, capture, page_id, body_sha, outcome, version_id)
-    return CaptureResult(
-        outcome,
-        capture_id,
-        page_id,
-        version_id,
-        version_row["version"],
-        json.loads(version_row["changed_fields"]),
-    )
+
+    def _insert_capture(self, page_id: int | None, outcome: str, version_id: int | None) -> int:
+        return _insert_capture(self.db, self.capture, page_id, self.body_sha, outcome, version_id)
+
+
+def _same_content(
+    db: Database, previous: dict[str, Any], article: Article, content_hash: str
+) -> bool:
+    """Whether the article equals the page's current version.
+
+    When the current version was made by another extractor (an upgrade), its raw body is
+    extracted again with this one before comparing, so that an extractor change never looks like
+    a publisher's edit.
+    """
+    if previous["content_hash"] == content_hash:
+        return True
+    if not article.extractor or previous["extractor"] == article.extractor:
+        return False
+    if not previous["body_sha256"]:
+        return False
+    from archive.reextract import extract_body
+
+    again = extract_body(db, previous["body_sha256"], previous.get("canonical_url") or "")
+    return again is not None and content_fingerprint(again) == content_hash
 
 
 def _version_row(
@@ -229,15 +378,44 @@ def _version_row(
         "extractor": article.extractor,
     }
     if previous is None:
-        row.update(words_added=row["word_count"], words_removed=0, changed_fields="[]")
+        row.update(
+            words_added=row["word_count"], words_removed=0, changed_fields="[]", silent_edit=0
+        )
     else:
         added, removed = word_changes(previous["text"] or "", article.text or "")
+        changed = changed_fields(previous, row)
         row.update(
             words_added=added,
             words_removed=removed,
-            changed_fields=json.dumps(changed_fields(previous, row)),
+            changed_fields=json.dumps(changed),
+            silent_edit=int(is_silent_edit(previous, row, changed)),
         )
     return row
+
+
+_UPDATE_NOTICE = re.compile(
+    r"\b(updated|update:|correction|corrected|clarification|editor'?s note|this (article|story|post)"
+    r" (has been|was) (updated|amended|changed)|an earlier version of this)",
+    re.IGNORECASE,
+)
+
+
+def is_silent_edit(old: dict[str, Any], new: dict[str, Any], changed: list[str]) -> bool:
+    """A text edit with no sign of it: the declared modification date and any visible update
+    notice are the same as before.
+
+    >>> old = {"text": "A.", "modified_at": "2026-07-02"}
+    >>> is_silent_edit(old, {"text": "B.", "modified_at": "2026-07-02"}, ["text"])
+    True
+    >>> is_silent_edit(old, {"text": "B. Correction: we said A.", "modified_at": "2026-07-02"}, ["text"])
+    False
+    >>> is_silent_edit(old, {"text": "B.", "modified_at": "2026-07-05"}, ["text", "modified_at"])
+    False
+    """
+    if "text" not in changed or "modified_at" in changed:
+        return False
+    notices_before = len(_UPDATE_NOTICE.findall(old.get("text") or ""))
+    return len(_UPDATE_NOTICE.findall(new.get("text") or "")) <= notices_before
 
 
 def changed_fields(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
@@ -289,25 +467,25 @@ def _insert_capture(
     )
 
 
-def _current_version(db: Database, page: dict[str, Any]) -> dict[str, Any] | None:
-    if page["current_version_id"] is None:
-        return None
-    return dict(db["versions"].get(page["current_version_id"]))
-
-
 def get_page(db: Database, url: str) -> dict[str, Any] | None:
-    """The ``pages`` row for a canonical URL, or None."""
+    """The ``pages`` row for exactly this URL, or None."""
     rows = list(db["pages"].rows_where("url = ?", [url], limit=1))
     return rows[0] if rows else None
 
 
+def find_page_by_key(db: Database, key: str) -> dict[str, Any] | None:
+    """The page whose URL, or one of its aliases and former URLs, has this ``url_key``."""
+    rows = list(db["pages"].rows_where("url_key = ?", [key], limit=1))
+    if rows:
+        return rows[0]
+    alias = db.execute("select page_id from page_urls where url_key = ?", [key]).fetchone()
+    return dict(db["pages"].get(alias[0])) if alias else None
+
+
 def find_page(db: Database, url: str) -> dict[str, Any] | None:
-    """The page for ``url``, matching it exactly, then with or without a trailing slash."""
-    for candidate in (url, url.rstrip("/"), url.rstrip("/") + "/"):
-        page = get_page(db, candidate)
-        if page:
-            return page
-    return None
+    """The page ``url`` names: tracking parameters, ``www.``, trailing slash, AMP and former URLs
+    after a move all lead to it."""
+    return get_page(db, url) or find_page_by_key(db, url_key(url))
 
 
 def page_versions(db: Database, page_id: int) -> list[dict[str, Any]]:

@@ -48,3 +48,33 @@ def is_http_url(url: str | None) -> bool:
         return False
     parts = urlsplit(url.strip())
     return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+
+
+# AMP copies of an article: /amp, /amp/ or .amp suffixes and ?amp=1 / ?outputType=amp parameters.
+_AMP_PATH = re.compile(r"(/amp/?|\.amp)$", re.IGNORECASE)
+_AMP_PARAMETERS = {"amp", "outputtype", "amp_js_v", "usqp"}
+
+
+def url_key(url: str) -> str:
+    """The identity of an article URL: equal keys name the same article.
+
+    Beyond ``normalize_url``: ``www.`` and the trailing slash do not matter, and an AMP copy
+    (``/amp/``, ``?amp=1``) is the article itself. The key is for lookups only; pages keep their
+    real URL.
+
+    >>> url_key("https://www.example.com/news/story/amp/?utm_source=x#top")
+    'https://example.com/news/story'
+    >>> url_key("https://example.com/news/story?amp=1") == url_key("https://example.com/news/story/")
+    True
+    >>> url_key("https://example.com/")
+    'https://example.com/'
+    """
+    parts = urlsplit(normalize_url(url))
+    host = parts.netloc.removeprefix("www.")
+    path = _AMP_PATH.sub("", parts.path).rstrip("/") or "/"
+    query = [
+        (key, value)
+        for key, value in parse_qsl(parts.query, keep_blank_values=True)
+        if key.lower() not in _AMP_PARAMETERS
+    ]
+    return urlunsplit((parts.scheme, host, path, urlencode(query), ""))

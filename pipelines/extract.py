@@ -105,6 +105,8 @@ class ExtractPipeline:
             self.pool = None
 
     async def process_item(self, item: PageItem) -> PageItem:
+        if item.body_unchanged:
+            self.crawler.stats.inc_value("extract/skipped_same_body")
         if item.error or not item.html:
             return item
         stats = self.crawler.stats

@@ -73,6 +73,9 @@ class StoragePipeline:
             content_hash=item.content_hash,
             error=item.error,
             crawl_id=self.crawl_id,
+            redirect_statuses=item.redirect_statuses,
+            redirected_home=item.redirected_home,
+            body_unchanged=item.body_unchanged,
         )
         result = record_capture(self.db, capture)
         stats = self.crawler.stats

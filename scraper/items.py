@@ -41,4 +41,10 @@ class PageItem:
     """Set by ExtractPipeline; None when nothing could be extracted."""
     content_hash: str | None = None
     """Set by VersioningPipeline."""
+    redirect_statuses: list[int] = field(default_factory=list)
+    """Statuses of the redirects followed to get here (301/308: the article moved)."""
+    redirected_home: bool = False
+    """An archived article's URL now redirects to the home page."""
+    body_unchanged: bool = False
+    """The body is byte-identical to the last one archived: no extraction needed."""
     extra: dict[str, str] = field(default_factory=dict)

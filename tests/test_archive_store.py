@@ -8,6 +8,7 @@ import pytest
 
 from archive import store
 from archive.db import ArchiveError, open_db
+from archive.migrations import migrations
 from archive.models import Article, Capture
 
 
@@ -139,7 +140,23 @@ def test_file_archive_is_wal_and_migrations_are_idempotent(tmp_path):
     again = open_db(path)
     assert again["versions"].count == 1
     names = [row["name"] for row in again["_sqlite_migrations"].rows]
-    assert names == ["m001_initial"]
+    assert names == [m.name for m in migrations._migrations]  # each applied once
+
+
+def test_migrating_an_old_archive_keeps_its_rows(tmp_path):
+    import sqlite_utils
+
+    path = tmp_path / "old.db"
+    old = sqlite_utils.Database(path)
+    migrations.apply(old, stop_before="m002_revisits_identity_deletions")
+    old["sites"].insert({"url": "http://x.test/", "host": "x.test", "added_at": "2026-01-01T00:00:00Z"})
+    old["pages"].insert(
+        {"url": "http://www.x.test/a/", "site_id": 1, "first_seen_at": "2026-01-01T00:00:00Z"}
+    )
+    old.close()
+    db = open_db(path)
+    assert db["pages"].get(1)["url_key"] == "http://x.test/a"
+    assert store.find_page(db, "http://x.test/a?utm_source=feed")["id"] == 1
 
 
 def test_unusable_archive_is_a_clear_error(tmp_path):

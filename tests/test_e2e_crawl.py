@@ -48,12 +48,14 @@ def test_crawl_recrawl_and_edit(blog, crawl, tmp_path):
     assert crawl_row["finish_reason"] == "finished"
     assert json.loads(crawl_row["stats"])["archive/new"] == len(posts)
 
-    # Nothing changed: every fetch is logged, no version is added.
+    # Nothing changed: every fetch is logged, no version is added, nothing is extracted, and
+    # the server (which sends ETags) answers every article with 304 Not Modified.
     second = crawl(blog.base_url + "/", db_path)
     assert second.exit_code == 0
-    assert second.stats["archive/unchanged"] == len(posts)
+    assert second.stats["archive/not_modified"] == len(posts)
     assert "archive/new" not in second.stats
     assert "archive/changed" not in second.stats
+    assert "extract/ok" not in second.stats
     assert db["versions"].count == len(posts)
     assert db["captures"].count == 2 * len(posts)
     assert db["bodies"].count == len(posts)  # identical bodies are stored once
@@ -63,7 +65,8 @@ def test_crawl_recrawl_and_edit(blog, crawl, tmp_path):
     third = crawl(blog.base_url + "/", db_path)
     assert third.exit_code == 0
     assert third.stats["archive/changed"] == 1
-    assert third.stats["archive/unchanged"] == len(posts) - 1
+    assert third.stats["archive/not_modified"] == len(posts) - 1
+    assert third.stats["extract/ok"] == 1  # only the edited post was extracted
     assert db["versions"].count == len(posts) + 1
     [changed] = [p for p in db["pages"].rows if p["version_count"] == 2]
     slug, correction = next(iter(load_corrections().items()))
@@ -79,7 +82,7 @@ def test_crawl_recrawl_and_edit(blog, crawl, tmp_path):
     assert f"<del>{next(iter(old_year)).rstrip(',')}</del>" in html
     assert f"<ins>{next(iter(new_year)).rstrip(',')}</ins>" in html
     outcomes = [c["outcome"] for c in db["captures"].rows_where("page_id = ?", [changed["id"]])]
-    assert outcomes == ["new", "unchanged", "changed"]
+    assert outcomes == ["new", "not_modified", "changed"]
 
 
 def test_robots_txt_is_obeyed_and_scope_kept(blog, crawl, tmp_path):

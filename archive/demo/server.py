@@ -67,6 +67,11 @@ class SiteServer:
         self._entries: dict[str, _Entry] = {}
         self._renderer = renderer
         self.hits: Counter[str] = Counter()
+        self.validators = True
+        """Send ETag/Last-Modified and answer conditional requests with 304 (off: never)."""
+        self.overrides: dict[str, tuple[int, str | None]] = {}
+        """path -> (status, Location): answer this path with a bare status, e.g. (301, "/new/")
+        for a moved page or (410, None) for a deleted one."""
         self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
         self._httpd.daemon_threads = True
         self._httpd.site = self  # type: ignore[attr-defined]  # how the handler finds us
@@ -185,6 +190,13 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         path = parts.path or "/"
         site._count_hit(path)
+        if path in site.overrides:
+            status, location = site.overrides[path]
+            target = (
+                f"{site.base_url}{location}" if location and location.startswith("/") else location
+            )
+            self._send_simple(status, send_body, location=target)
+            return
         entry = site._lookup(path)
         if entry is None and not path.endswith("/") and site._lookup(path + "/") is not None:
             query = f"?{parts.query}" if parts.query else ""
@@ -193,7 +205,7 @@ class _Handler(BaseHTTPRequestHandler):
         if entry is None:
             self._send_simple(404, send_body)
             return
-        if _not_modified(
+        if site.validators and _not_modified(
             entry, self.headers.get("If-None-Match"), self.headers.get("If-Modified-Since")
         ):
             self.send_response(304)
@@ -209,11 +221,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(entry.body)
 
     def _send_validators(self, entry: _Entry) -> None:
+        if not self.server.site.validators:  # type: ignore[attr-defined]
+            return
         self.send_header("ETag", entry.etag)
         self.send_header("Last-Modified", formatdate(entry.last_modified, usegmt=True))
 
     def _send_simple(self, status: int, send_body: bool, location: str | None = None) -> None:
-        body = _NOT_FOUND if status == 404 else b""
+        body = _NOT_FOUND if status in (404, 410) else b""
         self.send_response(status)
         if location is not None:
             self.send_header("Location", location)

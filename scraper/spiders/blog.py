@@ -1,14 +1,15 @@
 """The ``blog`` spider: find a site's articles through its feeds, sitemaps and listing pages.
 
-It decides *which* URLs are articles and fetches them; extraction, versioning and storage are the
-pipelines' job.
+It decides *which* URLs are articles and fetches them (conditionally, when the archive has their
+validators); extraction, versioning and storage are the pipelines' job.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import scrapy
 from scrapy.exceptions import IgnoreRequest
@@ -17,8 +18,10 @@ from scrapy.linkextractors import LinkExtractor
 from scrapy.utils.gz import gunzip, gzip_magic_number
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 
+from archive.db import open_db
 from archive.store import host_of, utc_now
-from archive.urls import is_http_url, normalize_url
+from archive.urls import is_http_url, normalize_url, url_key
+from archive.watch import PageState, due_pages, due_sites, page_state
 from scraper.discovery import (
     DENY_LINKS,
     USUAL_FEED_PATHS,
@@ -34,28 +37,39 @@ if TYPE_CHECKING:
 
     from scrapy.crawler import Crawler
     from scrapy.settings import BaseSettings
+    from sqlite_utils import Database
     from twisted.python.failure import Failure
 
 logger = logging.getLogger(__name__)
 
-# Article requests see 4xx/5xx answers (after retries) so that the failure is archived as a capture.
-ERROR_STATUSES = list(range(400, 600))
+# Article requests see 304 and 4xx/5xx answers (after retries): a 304 is a cheap "unchanged", an
+# error is archived as a capture, and a 404/410 marks a known page gone.
+ARTICLE_STATUSES = [304, *range(400, 600)]
+# Article fetches whose failure is recorded even when the page is not archived yet.
+RECORDED_VIA = ("feed", "sitemap", "revisit")
 
 
 class BlogSpider(scrapy.Spider):
-    """Crawl one or more sites given as ``-a url=URL[,URL…]``; archive every article found."""
+    """Crawl the sites given as ``-a url=URL[,URL…]``, or with ``-a due=1`` what the archive says
+    is due (sites to rediscover, pages to revisit); archive every article found."""
 
     name = "blog"
 
-    def __init__(self, url: str = "", max_pages: str | int = 0, **kwargs: Any) -> None:
+    def __init__(
+        self, url: str = "", max_pages: str | int = 0, due: str | bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
+        self.due = str(due).lower() in ("1", "true", "yes")
         self.start_urls = [u.strip() for u in url.split(",") if u.strip()]
         bad = [u for u in self.start_urls if not is_http_url(u)]
-        if not self.start_urls or bad:
-            raise ValueError(f"blog spider needs -a url=http(s)://… (got {url!r})")
+        if bad or (not self.start_urls and not self.due):
+            raise ValueError(f"blog spider needs -a url=http(s)://… or -a due=1 (got {url!r})")
         self.sites = {host_of(u): u for u in self.start_urls}
+        self.revisits: list[dict[str, Any]] = []
         self.max_pages = int(max_pages or 0)
         self.articles_seen: set[str] = set()
+        self.now = utc_now()
+        self.archive: Database | None = None
         # Scope is checked per URL in _follow (host and port); LinkExtractor's allow_domains
         # ignores ports and so cannot tell two local sites apart.
         self.link_extractor = LinkExtractor(deny=DENY_LINKS)
@@ -64,7 +78,24 @@ class BlogSpider(scrapy.Spider):
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> BlogSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.max_pages = spider.max_pages or crawler.settings.getint("BLOG_MAX_PAGES")
+        if crawler.settings.getbool("ARCHIVE_ENABLED") and crawler.settings.get("ARCHIVE_DB_PATH"):
+            # A reader of the archive, for what is due and for each page's validators. The
+            # StoragePipeline remains the only writer.
+            spider.archive = open_db(crawler.settings.get("ARCHIVE_DB_PATH"))
+        if spider.due:
+            spider.plan_due()
         return spider
+
+    def plan_due(self) -> None:
+        """Read from the archive which sites are due for discovery and which pages for a revisit."""
+        if self.archive is None:
+            raise ValueError("-a due=1 needs an archive (ARCHIVE_DB_PATH)")
+        for site in due_sites(self.archive, self.now):
+            self.start_urls.append(site["url"])
+            self.sites[site["host"]] = site["url"]
+        self.revisits = due_pages(self.archive, self.now)
+        for page in self.revisits:
+            self.sites.setdefault(host_of(page["url"]), page["site_url"])
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
@@ -77,9 +108,12 @@ class BlogSpider(scrapy.Spider):
             settings.set("USER_AGENT", agent, priority="spider")
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        if self.due:
+            self.crawler.stats.set_value("due/sites", len(self.start_urls))
+            self.crawler.stats.set_value("due/pages", len(self.revisits))
         for url in self.start_urls:
             meta = {"site_url": url, "via": "start"}
-            yield scrapy.Request(url, self.parse_page, meta=meta, priority=20)
+            yield scrapy.Request(url, self.parse_page, meta=meta, priority=20, dont_filter=True)
             robots = urljoin(url, "/robots.txt")
             yield scrapy.Request(
                 robots,
@@ -87,10 +121,22 @@ class BlogSpider(scrapy.Spider):
                 meta={
                     **meta,
                     "dont_obey_robotstxt": True,
-                    "handle_httpstatus_list": ERROR_STATUSES,
+                    "handle_httpstatus_list": ARTICLE_STATUSES,
                 },
                 priority=30,
             )
+        for page in self.revisits:
+            # Revisits first: a moved article must be followed to its new URL before discovery
+            # meets that URL in a feed and takes it for a new article.
+            for request in self._follow(
+                page["url"], self.parse_page, page["site_url"], via="revisit", priority=40
+            ):
+                yield request
+
+    def closed(self, reason: str) -> None:
+        if self.archive is not None:
+            self.archive.close()
+            self.archive = None
 
     # -- discovery ---------------------------------------------------------------------------
 
@@ -108,6 +154,8 @@ class BlogSpider(scrapy.Spider):
 
     def parse_sitemap(self, response: scrapy.http.Response) -> Iterator[scrapy.Request]:
         """Queue the pages of a sitemap, or the sitemaps of a sitemap index (gzip or not)."""
+        if response.status != 200:
+            return
         body = response.body
         if gzip_magic_number(response):
             body = gunzip(body, max_size=self.settings.getint("DOWNLOAD_MAXSIZE"))
@@ -140,18 +188,29 @@ class BlogSpider(scrapy.Spider):
     def parse_page(self, response: scrapy.http.Response) -> Iterator[Any]:
         """Archive the page if it is an article; if it is a listing page, follow its in-site links."""
         via = response.meta.get("via", "link")
+        known: PageState | None = response.meta.get("archive_page")
+        if response.status == 304:
+            if known is not None:
+                yield self._page_item(response, known=known)
+            return
         if response.status >= 400:
-            if via in ("feed", "sitemap"):
-                yield self._page_item(response, error=f"HTTP {response.status}")
+            if via in RECORDED_VIA or known is not None:
+                yield self._page_item(response, known=known, error=f"HTTP {response.status}")
+            return
+        if known is not None and _redirected_home(response):
+            yield self._page_item(response, known=known, redirected_home=True)
             return
         if not isinstance(response, TextResponse) or "html" not in _content_type(response):
             self.crawler.stats.inc_value("discovery/skipped_not_html")
             return
         tree = response.selector.root
-        is_article, reason = classify_page(tree, response.url, via)
+        if via == "revisit" or (known is not None and known.version_count):
+            is_article, reason = True, "archived"  # it was an article when it was archived
+        else:
+            is_article, reason = classify_page(tree, response.url, via)
         self.crawler.stats.inc_value(f"discovery/{'article' if is_article else 'listing'}/{reason}")
         if is_article:
-            item = self._page_item(response, tree=tree)
+            item = self._page_item(response, known=known, tree=tree)
             if item is not None:
                 yield item
         if via == "start":
@@ -163,7 +222,7 @@ class BlogSpider(scrapy.Spider):
                 yield from self._follow(link.url, self.parse_page, response, via="link")
 
     def page_failed(self, failure: Failure) -> Iterator[PageItem]:
-        """A feed or sitemap entry that could not be fetched at all is still a capture."""
+        """An article that could not be fetched at all (timeout, refused, …) is still a capture."""
         request = failure.request  # type: ignore[attr-defined]
         if failure.check(IgnoreRequest):  # robots.txt said no, or a middleware chose to skip it
             self.crawler.stats.inc_value("discovery/ignored")
@@ -171,14 +230,18 @@ class BlogSpider(scrapy.Spider):
             return
         logger.warning("Fetch failed: %s (%s)", request.url, failure.getErrorMessage())
         self.crawler.stats.inc_value("discovery/fetch_failed")
-        if request.meta.get("via") in ("feed", "sitemap") and request.callback == self.parse_page:
+        known = request.meta.get("archive_page")
+        if request.callback == self.parse_page and (
+            request.meta.get("via") in RECORDED_VIA or known is not None
+        ):
+            error_name = failure.type.__name__ if failure.type else "Error"
             yield PageItem(
                 url=request.url,
-                page_url=normalize_url(request.url),
+                page_url=known.url if known else normalize_url(request.url),
                 site_url=request.meta.get("site_url", ""),
                 fetched_at=utc_now(),
                 status=0,
-                error=f"{failure.type.__name__}: {failure.getErrorMessage()}"[:500],
+                error=f"{error_name}: {failure.getErrorMessage()}"[:500],
                 discovered_via=request.meta.get("via", ""),
             )
 
@@ -189,71 +252,121 @@ class BlogSpider(scrapy.Spider):
         if not feeds:
             feeds = [urljoin(response.url, path) for path in USUAL_FEED_PATHS]
         for url in feeds:
-            yield from self._follow(
-                url, self.parse_feed, response, via="feed", priority=25, errors=True
-            )
+            yield from self._follow(url, self.parse_feed, response, via="feed", priority=25)
 
     def _follow(
         self,
         url: str,
         callback: Any,
-        response: scrapy.http.Response,
+        source: scrapy.http.Response | str,
         *,
         via: str,
         priority: int = 0,
-        errors: bool = False,
     ) -> Iterator[scrapy.Request]:
-        """A request for ``url`` if it is in scope (an http(s) URL on one of the crawled sites)."""
+        """A request for ``url`` if it is in scope (an http(s) URL on one of the crawled sites).
+
+        Pages the archive knows are fetched conditionally (``If-None-Match``/``If-Modified-Since``);
+        in ``due`` mode, known pages whose next check is not due yet are not fetched at all.
+        """
         if not is_http_url(url) or host_of(url) not in self.sites:
             self.crawler.stats.inc_value("discovery/offsite")
             return
-        meta = {"site_url": response.meta.get("site_url", ""), "via": via}
-        if callback == self.parse_page or errors:
-            meta["handle_httpstatus_list"] = ERROR_STATUSES
-        yield scrapy.Request(url, callback, meta=meta, priority=priority, errback=self.page_failed)
+        site_url = source if isinstance(source, str) else source.meta.get("site_url", "")
+        meta: dict[str, Any] = {
+            "site_url": site_url,
+            "via": via,
+            "handle_httpstatus_list": ARTICLE_STATUSES,
+        }
+        headers: dict[str, str] = {}
+        if callback == self.parse_page and self.archive is not None:
+            known = page_state(self.archive, url)
+            if known is not None:
+                if self.due and via != "revisit" and (known.next_check_at or "") > self.now:
+                    self.crawler.stats.inc_value("discovery/known_not_due")
+                    return
+                meta["archive_page"] = known
+                headers = _validators(known)
+        yield scrapy.Request(
+            url, callback, meta=meta, headers=headers, priority=priority, errback=self.page_failed
+        )
 
     def _page_item(
-        self, response: scrapy.http.Response, *, tree: Any = None, error: str | None = None
+        self,
+        response: scrapy.http.Response,
+        *,
+        known: PageState | None = None,
+        tree: Any = None,
+        error: str | None = None,
+        redirected_home: bool = False,
     ) -> PageItem | None:
-        page_url = normalize_url(
-            _canonical(tree, response.url) if tree is not None else response.url
-        )
-        if page_url in self.articles_seen:
+        if tree is not None:
+            page_url = normalize_url(_canonical(tree, response.url))
+        else:
+            page_url = known.url if known is not None else normalize_url(response.url)
+        if url_key(page_url) in self.articles_seen:
             self.crawler.stats.inc_value("discovery/duplicate_article")
             return None  # the same article under another URL, already archived in this crawl
         if self._budget_spent():
             self.crawler.stats.inc_value("discovery/over_budget")
             return None
-        self.articles_seen.add(page_url)
+        self.articles_seen.add(url_key(page_url))
         headers = response.headers
-        text_response = isinstance(response, TextResponse)
+        body = response.body if response.status != 304 else b""
+        body_unchanged = bool(
+            known is not None and body and known.body_sha256 == hashlib.sha256(body).hexdigest()
+        )
+        extract = tree is not None and error is None and not body_unchanged
         return PageItem(
-            url=response.request.url if response.request else response.url,
+            url=(response.meta.get("redirect_urls") or [response.url])[0],
             page_url=page_url,
             site_url=response.meta.get("site_url", ""),
             fetched_at=utc_now(),
             status=response.status,
             final_url=response.url,
-            body=response.body,
-            html=response.text if text_response and error is None else "",
-            encoding=response.encoding if text_response else None,
+            body=body,
+            html=response.text if extract and isinstance(response, TextResponse) else "",
+            encoding=response.encoding if isinstance(response, TextResponse) else None,
             content_type=_content_type(response) or None,
             etag=_header(headers, b"ETag"),
             last_modified=_header(headers, b"Last-Modified"),
             discovered_via=response.meta.get("via", "link"),
             error=error,
+            redirect_statuses=list(response.meta.get("redirect_reasons", [])),
+            redirected_home=redirected_home,
+            body_unchanged=body_unchanged,
         )
 
     def _budget_spent(self) -> bool:
         return bool(self.max_pages) and len(self.articles_seen) >= self.max_pages
 
 
+def _validators(known: PageState) -> dict[str, str]:
+    headers = {}
+    if known.etag:
+        headers["If-None-Match"] = known.etag
+    if known.last_modified:
+        headers["If-Modified-Since"] = known.last_modified
+    return headers
+
+
+def _redirected_home(response: scrapy.http.Response) -> bool:
+    """An article URL that now redirects to the site's front page: the usual way to delete a post."""
+    redirects = response.meta.get("redirect_urls")
+    if not redirects:
+        return False
+    return urlsplit(response.url).path in ("", "/") and urlsplit(redirects[0]).path not in ("", "/")
+
+
 def _canonical(tree: Any, url: str) -> str:
-    """The page's ``rel=canonical`` when it points into the same site, else its own URL."""
+    """The page's ``rel=canonical`` when it points into the same site, else its own URL.
+
+    An AMP copy on an ``amp.`` subdomain counts as the same site.
+    """
     hrefs = tree.xpath('//head/link[@rel="canonical"]/@href')
     if hrefs:
         canonical = urljoin(url, str(hrefs[0]).strip())
-        if is_http_url(canonical) and host_of(canonical) == host_of(url):
+        here, there = host_of(url).removeprefix("amp."), host_of(canonical).removeprefix("amp.")
+        if is_http_url(canonical) and here == there:
             return canonical
     return url
 
