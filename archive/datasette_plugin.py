@@ -20,6 +20,7 @@ from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader, TemplateNotFound
 from markupsafe import Markup, escape
 
 from archive.diff import diff_html, diff_side_by_side, diff_unified, word_changes
+from archive.feed import EDITS_SQL, FEED_LIMIT, FeedInfo, edits_feed
 from archive.store import changed_fields
 
 if TYPE_CHECKING:
@@ -157,7 +158,7 @@ async def article_view(datasette: Datasette, request: Request) -> Response:
     page = await _page(db, int(request.url_vars["page_id"]))
     sql = (
         "select id, version, captured_at, title, author, published_at, modified_at, description,"
-        " word_count, words_added, words_removed, changed_fields from versions"
+        " word_count, words_added, words_removed, changed_fields, silent_edit from versions"
         " where page_id = ? order by version"
     )
     versions = [_version(row) for row in await _rows(db, sql, page["id"])]
@@ -170,7 +171,10 @@ async def article_view(datasette: Datasette, request: Request) -> Response:
     )
     current = await _rows(db, "select text from versions where id = ?", page["current_version_id"])
     text = current[0]["text"] if current else ""
-    data = {"page": page, "versions": versions, "captures": captures, "text": text}
+    events = await _rows(
+        db, "select at, event, detail from page_events where page_id = ? order by at, id", page["id"]
+    )
+    data = {"page": page, "versions": versions, "captures": captures, "events": events, "text": text}
     if _wants_json(request):
         return Response.json(data)
     context = {**data, "link": http_url(page["url"]), "paragraphs": _paragraphs(text)}
@@ -267,7 +271,24 @@ def register_routes(datasette: Datasette) -> list[tuple[str, Any]]:
         (r"^" + re.escape(STYLESHEET) + "$", stylesheet_view),
         (r"^/-/article/(?P<page_id>\d+)(?P<format>\.json)?$", article_view),
         (r"^/-/diff/(?P<page_id>\d+)" + versions + r"(?P<format>\.json)?$", diff_view),
+        (r"^/-/edits\.atom$", edits_feed_view),
     ]
+
+
+async def edits_feed_view(datasette: Datasette, request: Request) -> Response:
+    """``/-/edits.atom``: new versions with their diffs (``?page_id=N``, ``?silent=1``)."""
+    db = await archive_database(datasette)
+    try:
+        page_id = int(request.args["page_id"]) if request.args.get("page_id") else None
+    except ValueError:
+        return Response.text("page_id must be a number", status=400)
+    silent = 1 if request.args.get("silent") in ("1", "true", "yes") else 0
+    params = {"page_id": page_id, "silent": silent, "limit": FEED_LIMIT}
+    rows = [dict(row) for row in (await db.execute(EDITS_SQL, params)).rows]
+    base = f"{request.scheme}://{request.host}"
+    title = "Silent edits" if silent else "Edits"
+    info = FeedInfo(f"{title} — Palimpsest archive", base + request.full_path, base)
+    return Response(edits_feed(rows, info), content_type="application/atom+xml; charset=utf-8")
 
 
 async def stylesheet_view() -> Response:
@@ -477,6 +498,8 @@ def menu_links(datasette: Datasette) -> Any:
             ("most_revised", "Most revised articles"),
             ("search", "Search all versions"),
         ]
-        return [{"href": datasette.urls.table(db.name, q), "label": label} for q, label in queries]
+        links = [{"href": datasette.urls.table(db.name, q), "label": label} for q, label in queries]
+        links.append({"href": datasette.urls.path("/-/edits.atom"), "label": "Atom feed of edits"})
+        return links
 
     return links
