@@ -13,17 +13,26 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
 COUNTERS = (
-    ("fetched", "archive/fetches"),
-    ("new", "archive/new"),
-    ("changed", "archive/changed"),
-    ("unchanged", "archive/unchanged"),
-    ("errors", "archive/error"),
+    ("fetched", ("archive/fetches",)),
+    ("new", ("archive/new",)),
+    ("changed", ("archive/changed",)),
+    # A 304 and a byte-identical or same-text page are all "unchanged" to the reader.
+    ("unchanged", ("archive/unchanged", "archive/not_modified")),
+    ("gone", ("archive/gone",)),
+    ("errors", ("archive/error",)),
 )
 
 
 def progress_line(stats: dict[str, object]) -> str:
-    """One line of counters, e.g. ``fetched 12 · new 10 · changed 1 · unchanged 1 · errors 0``."""
-    return " · ".join(f"{label} {stats.get(key, 0)}" for label, key in COUNTERS)
+    """One line of counters, e.g. ``fetched 12 · new 10 · changed 1 · unchanged 1 · gone 0 · errors 0``.
+
+    >>> progress_line({"archive/fetches": 3, "archive/unchanged": 1, "archive/not_modified": 2})
+    'fetched 3 · new 0 · changed 0 · unchanged 3 · gone 0 · errors 0'
+    """
+    return " · ".join(
+        f"{label} {sum(int(stats.get(key, 0) or 0) for key in keys)}"  # type: ignore[call-overload]
+        for label, keys in COUNTERS
+    )
 
 
 class ProgressExtension:
