@@ -383,7 +383,9 @@ def _version_row(
         )
     else:
         added, removed = word_changes(previous["text"] or "", article.text or "")
-        changed = changed_fields(previous, row)
+        # The fingerprint also covers what the page declares and lays out beyond the extracted
+        # text (an <h1>, prose trafilatura left out); when only that moved, say so.
+        changed = changed_fields(previous, row) or ["page_text"]
         row.update(
             words_added=added,
             words_removed=removed,

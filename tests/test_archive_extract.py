@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from archive.demo import load_posts, render_site
 from archive.extract import extract_article, read_page_metadata, to_utc_iso
 from tests.corpus_blog import corpus_dir, load_corpus
+from tests.mutations import WHITESPACE, mutate
 from tests.quality import f1_score
 
 BASE = "http://127.0.0.1:8000"
@@ -67,6 +70,18 @@ def test_page_metadata_prefers_json_ld_and_survives_broken_json():
     assert "canonical_url" not in meta  # only http(s) canonicals count
 
 
+def test_page_metadata_author_falls_back_to_json_ld():
+    from trafilatura.utils import load_html
+
+    tree = load_html(
+        """<html><head><script type="application/ld+json">{"@type": "BlogPosting",
+        "author": [{"@type": "Person", "name": "Maren  Holt"}, {"name": "Ola Berg"}, 7]}</script>
+        <script type="application/ld+json">{"@type": "ClaimReview", "author": {"name": "Org"}}
+        </script></head><body><p>x</p></body></html>"""
+    )
+    assert read_page_metadata(tree)["author"] == "Maren Holt; Ola Berg"
+
+
 def test_to_utc_iso():
     assert to_utc_iso("2026-07-02") == "2026-07-02"
     assert to_utc_iso("2026-07-02T09:30:00") == "2026-07-02T09:30:00Z"
@@ -84,3 +99,97 @@ def test_every_corpus_page_yields_text_and_f1_gate():
     assert empty == []
     score = f1_score((page.truth, results[page.id].text) for page in pages)
     assert score["f1"] >= 0.96, score  # measured 0.963 (trafilatura's defaults: 0.958)
+
+
+ARTICLE_PARAGRAPHS = [
+    "The harbour authority published its revised ferry timetable on Tuesday, two weeks late.",
+    "Under the new schedule the first crossing leaves at 6.40, twenty minutes earlier than before.",
+    "Commuters who had campaigned for an earlier boat welcomed the change on the quay yesterday.",
+    "The extra crossings will be paid for by a small increase in the price of a monthly pass.",
+]
+DETECTION_PAGE = f"""<html><head><title>Ferries start earlier | Courier</title>
+<meta property="og:title" content="Ferries start earlier">
+<script type="application/ld+json">{{"@type": "NewsArticle", "headline": "Ferries start earlier",
+ "author": [{{"@type": "Person", "name": "Maren Holt"}}, {{"name": "Ola Berg"}}]}}</script>
+</head><body>
+<nav><a href="/">Home</a> <a href="/news/">News</a> <a href="/sport/">Sport and games news</a></nav>
+<div class="page paywall"><article>
+<h1>Ferries start earlier</h1>
+<p class="byline">By <a rel="author" href="/a/maren">Maren Holt</a> · Updated 5 minutes ago</p>
+<div class="body">
+<p>{ARTICLE_PARAGRAPHS[0]}</p>
+<div class="ad-slot"><p>Northwind Travel: save 30% on flights to Lisbon this spring.</p></div>
+<p>{ARTICLE_PARAGRAPHS[1]}</p>
+<p>{ARTICLE_PARAGRAPHS[2]}</p>
+<aside class="related"><p>Port workers vote to end their strike after a month.</p></aside>
+<p>{ARTICLE_PARAGRAPHS[3]}</p>
+<p><a href="/more">Read more stories about ferries and the harbour here</a></p>
+<script>var x = "not prose, even with many words in it";</script>
+</div></article></div>
+<div class="sidebar"><p>Most read: the longest queue in the history of the harbour.</p></div>
+</body></html>"""
+
+
+def detection_lines(text):
+    from trafilatura.utils import load_html
+
+    from archive.extract import read_detection_text
+
+    return read_detection_text(load_html(DETECTION_PAGE), text).splitlines()
+
+
+def test_detection_text_declared_headlines_and_bylines():
+    lines = detection_lines("\n".join(ARTICLE_PARAGRAPHS))
+    assert lines[:2] == [
+        "headline: Ferries start earlier",
+        "headline: Ferries start earlier | Courier",
+    ]
+    assert "byline: Maren Holt" in lines  # JSON-LD, rel=author
+    assert "byline: Ola Berg" in lines  # a second author, from JSON-LD only
+    assert "byline: By Maren Holt ·" in lines  # the byline element, its relative time dropped
+
+
+def test_detection_text_reads_the_article_region_not_the_furniture():
+    # trafilatura kept the ad's copy and left out the third paragraph.
+    text = "\n".join(
+        [
+            ARTICLE_PARAGRAPHS[0],
+            "Northwind Travel: save 30% on flights to Lisbon this spring.",
+            ARTICLE_PARAGRAPHS[1],
+            ARTICLE_PARAGRAPHS[3],
+        ]
+    )
+    body = [line for line in detection_lines(text) if not line.startswith(("headline:", "byline:"))]
+    assert body == ARTICLE_PARAGRAPHS  # in page order; no ad, related, link list, nav or sidebar
+
+
+def test_detection_text_without_a_region_is_the_text():
+    assert detection_lines("Short.\nLines.")[-2:] == ["Short.", "Lines."]
+
+
+def test_extraction_fills_detection_text_and_ignores_reflow():
+    article = extract_article(DETECTION_PAGE, "https://news.example/ferries")
+    assert article is not None
+    assert "headline: Ferries start earlier" in article.detection_text
+    assert ARTICLE_PARAGRAPHS[2] in article.detection_text
+    assert article.author == "Maren Holt"  # trafilatura's, from the visible byline
+    assert "(detection " in article.extractor  # a new detection scheme is a new extractor
+
+    reflow = mutate(DETECTION_PAGE, WHITESPACE, random.Random(0))
+    pages = (reflow.before, reflow.after)
+    before, after = (extract_article(page, "https://news.example/ferries") for page in pages)
+    assert before is not None
+    assert after is not None
+    assert (after.text, after.detection_text) == (before.text, before.detection_text)
+
+
+def test_collapse_whitespace_keeps_preformatted_text():
+    from lxml.html import fromstring, tostring
+
+    from archive.extract import collapse_whitespace
+
+    tree = fromstring("<div><p> a \n\t b </p><pre> x\n  y </pre><code>1\n 2</code>\u00a0 c</div>")
+    collapse_whitespace(tree)
+    assert tostring(tree, encoding="unicode") == (
+        "<div><p> a b </p><pre> x\n  y </pre><code>1\n 2</code>\u00a0 c</div>"
+    )

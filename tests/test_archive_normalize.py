@@ -46,3 +46,34 @@ def test_normalize_url():
     assert not is_http_url("javascript:alert(1)")
     assert not is_http_url("file:///etc/passwd")
     assert not is_http_url(None)
+
+
+def test_strip_volatile_only_touches_short_lines():
+    from archive.normalize import strip_volatile
+
+    assert strip_volatile("Updated 5 minutes ago\nBody text.") == "Body text."
+    assert strip_volatile("By Ann · 2h ago · 1,204 views · Comments (12)") == "By Ann · · ·"
+    assert strip_volatile("Just now\nan hour ago\n3 days ago") == ""
+    prose = "The fire started 3 hours ago, said a neighbour who watched it from across the street."
+    assert strip_volatile(prose) == prose  # long lines are the article's own words
+    assert strip_volatile("In 2019 the team won 12 games.") == "In 2019 the team won 12 games."
+
+
+def test_fingerprint_compares_the_detection_text_when_there_is_one():
+    from archive.models import Article
+    from archive.normalize import content_fingerprint
+
+    plain = Article(title="T", author="A", text="Body")
+    assert content_fingerprint(plain) == fingerprint("T", "A", "Body")  # as before detection text
+    seen = Article(title="T", author="A", text="Body", detection_text="headline: T\nBody")
+    assert content_fingerprint(seen) == fingerprint("T", "A", "Body", "headline: T\nBody")
+    assert content_fingerprint(seen) != content_fingerprint(plain)
+    # The detection text holds the text's lines: it decides alone.
+    other_text = Article(title="T", author="A", text="Body!", detection_text="headline: T\nBody")
+    assert content_fingerprint(other_text) == content_fingerprint(seen)
+    edited = Article(title="T", author="A", text="Body", detection_text="headline: T2\nBody")
+    assert content_fingerprint(edited) != content_fingerprint(seen)
+    ticking = Article(
+        title="T", author="A", text="Body", detection_text="headline: T\n4 comments\nBody"
+    )
+    assert content_fingerprint(ticking) == content_fingerprint(seen)
