@@ -301,3 +301,27 @@ def test_extractor_upgrade_is_never_an_edit(blog, crawl, tmp_path):
     assert len(log) == len(load_posts())
     assert log[0]["extractor_before"] == "trafilatura 1.0.0"
     assert log[0]["content_hash_before"] == "old-extractor-hash"
+
+
+def test_due_in_a_cron_like_loop_never_overlaps(blog, crawl, tmp_path):
+    db_path = tmp_path / "archive.db"
+    assert crawl(blog.base_url + "/", db_path).exit_code == 0
+    make_due(db_path, site=True)
+    command = [
+        sys.executable, "-m", "scraper.run", "--due", "--db", str(db_path),
+        "--log-file", str(tmp_path / "loop.log"), "-s", "AUTOTHROTTLE_ENABLED=False",
+        "-s", "DOWNLOAD_DELAY=0.3", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1",
+    ]  # fmt: skip
+    runs = []
+    for _ in range(6):  # a "cron" that fires every 0.4 s, faster than a crawl takes
+        runs.append(subprocess.Popen(command))
+        time.sleep(0.4)
+        make_due(db_path, site=True)
+    codes = [run.wait(timeout=120) for run in runs]
+    assert set(codes) <= {0, 4}
+    assert 4 in codes  # some runs found the lock taken...
+    assert codes.count(0) >= 1  # ...and at least one did the work
+    crawls = list(db_of(db_path).query("select started_at, finished_at from crawls order by id"))
+    assert len(crawls) == 1 + codes.count(0)  # the first crawl, then one row per run that ran
+    for earlier, later in zip(crawls, crawls[1:]):
+        assert earlier["finished_at"] <= later["started_at"]  # never two at once
