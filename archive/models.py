@@ -32,7 +32,7 @@ class Article:
     detection_text: str = ""
     """For change detection only, never shown or diffed: the headlines and bylines the page
     declares (metadata, ``<h1>``, ``rel=author``) and the prose of its article region, one item per
-    line (see ``archive.extract.read_detection_text``). Empty when unknown."""
+    line (see ``archive.detect.read_detection_text``). Empty when unknown."""
 
 
 @dataclass

@@ -9,7 +9,7 @@ from urllib.parse import urljoin, urlsplit
 
 import lxml.etree
 
-from archive.extract import ARTICLE_TYPES, json_ld_types
+from archive.pagemeta import ARTICLE_TYPES, json_ld_types
 from archive.urls import is_http_url
 
 if TYPE_CHECKING:

@@ -7,7 +7,8 @@ import random
 import pytest
 
 from archive.demo import load_posts, render_site
-from archive.extract import extract_article, read_page_metadata, to_utc_iso
+from archive.extract import extract_article
+from archive.pagemeta import read_page_metadata, to_utc_iso
 from tests.corpus_blog import corpus_dir, load_corpus
 from tests.mutations import WHITESPACE, mutate
 from tests.quality import f1_score
@@ -133,7 +134,7 @@ DETECTION_PAGE = f"""<html><head><title>Ferries start earlier | Courier</title>
 def detection_lines(text):
     from trafilatura.utils import load_html
 
-    from archive.extract import read_detection_text
+    from archive.detect import read_detection_text
 
     return read_detection_text(load_html(DETECTION_PAGE), text).splitlines()
 
@@ -186,7 +187,7 @@ def test_extraction_fills_detection_text_and_ignores_reflow():
 def test_collapse_whitespace_keeps_preformatted_text():
     from lxml.html import fromstring, tostring
 
-    from archive.extract import collapse_whitespace
+    from archive.detect import collapse_whitespace
 
     tree = fromstring("<div><p> a \n\t b </p><pre> x\n  y </pre><code>1\n 2</code>\u00a0 c</div>")
     collapse_whitespace(tree)
