@@ -172,9 +172,17 @@ async def article_view(datasette: Datasette, request: Request) -> Response:
     current = await _rows(db, "select text from versions where id = ?", page["current_version_id"])
     text = current[0]["text"] if current else ""
     events = await _rows(
-        db, "select at, event, detail from page_events where page_id = ? order by at, id", page["id"]
+        db,
+        "select at, event, detail from page_events where page_id = ? order by at, id",
+        page["id"],
     )
-    data = {"page": page, "versions": versions, "captures": captures, "events": events, "text": text}
+    data = {
+        "page": page,
+        "versions": versions,
+        "captures": captures,
+        "events": events,
+        "text": text,
+    }
     if _wants_json(request):
         return Response.json(data)
     context = {**data, "link": http_url(page["url"]), "paragraphs": _paragraphs(text)}
