@@ -35,7 +35,8 @@ def archive_path(tmp_path):
     store.record_capture(db, capture(a, 2, "Rules", "On June 30, 2026, the office said so."))
     store.record_capture(db, capture(b, 1, "Plain", "First text."))
     store.record_capture(
-        db, capture(b, 3, f"Plain {PAYLOAD}", f"Updated: first text. {PAYLOAD}", modified="2026-11-23")
+        db,
+        capture(b, 3, f"Plain {PAYLOAD}", f"Updated: first text. {PAYLOAD}", modified="2026-11-23"),
     )
     db.close()
     return path
@@ -67,7 +68,9 @@ async def test_feed_lists_edits_with_their_diffs(archive_path):
     new_content = newest.find(f"{ATOM}content").text
     assert "&lt;script&gt;" in new_content
     assert "<script" not in new_content
-    assert newest.find(f"{ATOM}title").text.startswith("Edited: Plain")  # not silent: modified moved
+    assert newest.find(f"{ATOM}title").text.startswith(
+        "Edited: Plain"
+    )  # not silent: modified moved
 
 
 @pytest.mark.asyncio

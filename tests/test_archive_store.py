@@ -149,7 +149,9 @@ def test_migrating_an_old_archive_keeps_its_rows(tmp_path):
     path = tmp_path / "old.db"
     old = sqlite_utils.Database(path)
     migrations.apply(old, stop_before="m002_revisits_identity_deletions")
-    old["sites"].insert({"url": "http://x.test/", "host": "x.test", "added_at": "2026-01-01T00:00:00Z"})
+    old["sites"].insert(
+        {"url": "http://x.test/", "host": "x.test", "added_at": "2026-01-01T00:00:00Z"}
+    )
     old["pages"].insert(
         {"url": "http://www.x.test/a/", "site_id": 1, "first_seen_at": "2026-01-01T00:00:00Z"}
     )
