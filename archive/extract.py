@@ -8,6 +8,7 @@ Used by the crawler's extraction workers, and usable without Scrapy (re-extracti
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -29,6 +30,13 @@ DETECTION_VERSION = 2
 title, byline and text alone): a new ``EXTRACTOR`` makes the archive re-extract a page's current
 version before comparing, so that our upgrade never looks like the publisher's edit."""
 EXTRACTOR = f"trafilatura {trafilatura.__version__} (detection {DETECTION_VERSION})"
+
+
+# </body> or </html> with more markup after it: libxml2 (2.14) drops everything after </html>,
+# while browsers show it, so these end tags are removed before parsing.
+_EARLY_END_TAGS = re.compile(
+    r"</(?:body|html)\s*>(?=[^<]*<(?!/(?:body|html)\b)[a-zA-Z])", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -60,7 +68,7 @@ def extract_article(html: str, url: str, options: ExtractOptions | None = None) 
         options: extraction settings; defaults to ``ExtractOptions()``.
     """
     options = options or ExtractOptions()
-    tree = load_html(html)
+    tree = load_html(_EARLY_END_TAGS.sub("", html))
     if tree is None:
         return None
     collapse_whitespace(tree)

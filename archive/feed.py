@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from archive.diff import diff_html
+from archive.urls import is_http_url
 
 ATOM = "http://www.w3.org/2005/Atom"
 FEED_LIMIT = 50
@@ -63,7 +64,8 @@ def _entry(row: dict[str, Any], info: FeedInfo) -> ET.Element:
     _text(entry, "title", f"{'Silent edit' if silent else 'Edited'}: {row['title'] or row['url']}")
     _text(entry, "id", f"{info.base_url}/-/diff/{row['page_id']}/{row['version']}")
     ET.SubElement(entry, f"{{{ATOM}}}link", rel="alternate", type="text/html", href=link)
-    ET.SubElement(entry, f"{{{ATOM}}}link", rel="related", href=row["url"])
+    if is_http_url(row["url"]):  # a page URL is data from the web: never a javascript: link
+        ET.SubElement(entry, f"{{{ATOM}}}link", rel="related", href=row["url"])
     _text(entry, "updated", row["captured_at"])
     if row["author"]:
         _text(ET.SubElement(entry, f"{{{ATOM}}}author"), "name", row["author"])

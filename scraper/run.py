@@ -99,14 +99,14 @@ def run_crawl(
     if (not urls and not due) or bad:
         print(f"error: not an http(s) URL: {', '.join(bad) or '(none given)'}", file=sys.stderr)
         return EXIT_NOT_STARTED, {}
-    try:
-        open_db(db_path).close()  # fail early, with a clear message, on an unusable archive
-    except ArchiveError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_NOT_STARTED, {}
     settings = build_settings(db_path, overrides or {}, log_file, verbose)
     try:
         with CrawlLock(db_path):
+            try:  # under the lock: only one process ever migrates or writes the archive
+                open_db(db_path).close()  # fail early, with a clear message, if it is unusable
+            except ArchiveError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return EXIT_NOT_STARTED, {}
             stats, failures = _crawl(settings, urls, due=due, max_pages=max_pages)
     except LockHeld as exc:
         logger.warning("Not crawling: %s", exc)

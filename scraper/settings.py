@@ -29,11 +29,32 @@ DOWNLOAD_WARNSIZE = 5 * 1024 * 1024
 RETRY_TIMES = 2
 DEPTH_LIMIT = 25  # pagination chains count as depth; feeds and sitemaps reach the rest
 REDIRECT_MAX_TIMES = 10
+DOWNLOAD_FAIL_ON_DATALOSS = True  # a body shorter than its Content-Length is a failure, not a page
 BLOG_MAX_PAGES = 0  # articles archived per crawl, 0 = no limit (palimpsest crawl --max-pages)
 
 # Scrapy's remote-control and telnet servers are not wanted on a cron box.
 REMOTE_CONTROL_ENABLED = False
 TELNETCONSOLE_ENABLED = False
+
+# A hostile web (see README "Settings" and scraper/middlewares.py).
+DOWNLOADER_MIDDLEWARES = {
+    # Before robots.txt (100) and everything else: nothing off-site, no trap, within the budget.
+    "scraper.middlewares.ScopeGuardMiddleware": 40,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "scraper.middlewares.RetryAfterMiddleware": 550,
+    # Sees responses after decompression (590) and meta refresh (580), before retries (550).
+    "scraper.middlewares.BodyGuardMiddleware": 560,
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    "scraper.middlewares.StrictHttpCompressionMiddleware": 590,
+}
+SCOPE_ENABLED = True  # only http(s) URLs on the crawled sites, redirects included
+SCOPE_TRAPS_ENABLED = True  # skip calendars, repeated segments, deep pagination; strip session ids
+SCOPE_MAX_REQUESTS_PER_SITE = 100_000  # per crawl; 0 = no limit
+SCOPE_MAX_PAGE_NUMBER = 1000  # ?page=N and /page/N/ beyond this are a trap
+RETRY_AFTER_ENABLED = True  # a retried 429/503 waits as long as its Retry-After says…
+RETRY_AFTER_MAX = 60.0  # …up to this many seconds; a longer wait is not retried but recorded
+STRICT_COMPRESSION_ENABLED = True  # a truncated gzip/deflate/br/zstd body is a failure
+BODY_GUARD_ENABLED = True  # empty, binary or cut-off HTML is never a page; fix wrong charsets
 
 ITEM_PIPELINES = {
     "pipelines.extract.ExtractPipeline": 300,

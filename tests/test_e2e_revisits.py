@@ -4,6 +4,7 @@ re-extraction — each against a local server, each crawl in a subprocess."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import os
 import signal
 import subprocess
@@ -323,5 +324,5 @@ def test_due_in_a_cron_like_loop_never_overlaps(blog, crawl, tmp_path):
     assert codes.count(0) >= 1  # ...and at least one did the work
     crawls = list(db_of(db_path).query("select started_at, finished_at from crawls order by id"))
     assert len(crawls) == 1 + codes.count(0)  # the first crawl, then one row per run that ran
-    for earlier, later in zip(crawls, crawls[1:]):
+    for earlier, later in itertools.pairwise(crawls):
         assert earlier["finished_at"] <= later["started_at"]  # never two at once
