@@ -18,6 +18,7 @@ from trafilatura import bare_extraction
 from trafilatura.settings import use_config
 from trafilatura.utils import load_html
 
+from archive.characters import has_fragile_characters, restore_characters
 from archive.detect import collapse_whitespace, read_detection_text
 from archive.models import Article
 from archive.pagemeta import read_page_metadata
@@ -88,9 +89,13 @@ def extract_article(html: str, url: str, options: ExtractOptions | None = None) 
     if document is None or not (document.text or "").strip():
         return None
     text = document.text.strip()
+    title = page_meta.get("title") or _clean(document.title)
+    if has_fragile_characters(html):
+        title, *lines = restore_characters(tree, [title or "", *text.splitlines()])
+        text = "\n".join(lines)
     return Article(
         # The publisher's own headline field beats <title>, which often carries the site's name.
-        title=page_meta.get("title") or _clean(document.title),
+        title=title or None,
         author=_clean(document.author) or page_meta.get("author"),
         published_at=page_meta.get("published_at") or _clean(document.date),
         modified_at=page_meta.get("modified_at"),

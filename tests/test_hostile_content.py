@@ -187,11 +187,6 @@ async def test_astral_rtl_and_combining_characters_reach_datasette_byte_exact(ho
     assert all(UNICODE in line for line in row["text"].splitlines()[1:])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs archive/extract.py to undo trafilatura's NFC normalisation and its dropping of "
-    "format characters (ZWJ, bidi controls)",
-)
 @pytest.mark.asyncio
 async def test_decomposed_and_joined_characters_reach_datasette_byte_exact(hostile):
     server, db_path, _ = hostile
