@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 
-.PHONY: all install demo test lint fmt serve crawl bench clean
+.PHONY: all install demo test lint fmt serve crawl bench bench-memory clean
 
 all: lint test
 
@@ -42,6 +42,17 @@ serve: install
 
 crawl: install
 	$(VENV)/bin/palimpsest crawl $(URL) --db $(or $(DB),archive.db)
+
+## make bench [N=1000] [RUNS=3]: speed of Palimpsest against the extraction limit, a tutorial
+## pipeline and trafilatura's CLI, plus Datasette on a 100,000-version archive (~15 min; see
+## bench/README.md). Writes bench/results/*.json and bench/RESULTS.md.
+bench: install
+	$(PY) -m bench all --n $(or $(N),1000) --runs $(or $(RUNS),3)
+
+## make bench-memory [SIZES="2000 20000"]: peak RSS of a first crawl as N grows (N = 20,000 takes
+## 10+ minutes).
+bench-memory: install
+	$(PY) -m bench memory $(foreach n,$(or $(SIZES),2000 20000),--size $(n))
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info demo.db demo.db-* demo.log

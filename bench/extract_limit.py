@@ -1,0 +1,85 @@
+"""Contender (a), the extraction limit: Palimpsest's extraction of every post on all cores.
+
+No HTTP, no Scrapy, no storage: each worker renders its posts from the corpus templates and runs
+``archive.extract.extract_article`` with the ``ExtractOptions`` a crawl uses (the defaults, or
+the ``EXTRACT_*`` settings given with ``-s``), so the rate is what the CPU allows for
+extraction alone. Writes one JSON line per post:
+``{"post": i, "text": ...}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import sys
+
+from archive.extract import ExtractOptions, extract_article
+from bench.blog import Blog, post_path
+from bench.corpus import load_templates
+
+BASE_URL = "http://127.0.0.1:8000"
+# The crawl's EXTRACT_* settings and the ExtractOptions field each one sets (pipelines/extract.py).
+OPTION_SETTINGS = {
+    "EXTRACT_INCLUDE_COMMENTS": "include_comments",
+    "EXTRACT_FAVOR_PRECISION": "favor_precision",
+    "EXTRACT_FAVOR_RECALL": "favor_recall",
+    "EXTRACT_FAST": "fast",
+}
+_blog: Blog | None = None
+_options = ExtractOptions()
+
+
+def extract_options(settings: list[str]) -> ExtractOptions:
+    """ExtractOptions from ``NAME=VALUE`` crawl settings; other settings are ignored.
+
+    >>> extract_options(["EXTRACT_FAST=True", "DOWNLOAD_DELAY=0"]).fast
+    True
+    """
+    fields = {}
+    for setting in settings:
+        name, _, value = setting.partition("=")
+        if name in OPTION_SETTINGS:
+            fields[OPTION_SETTINGS[name]] = value.strip().lower() in ("1", "true", "yes", "on")
+    return ExtractOptions(**fields)
+
+
+def _init(n: int, options: ExtractOptions) -> None:
+    global _blog, _options
+    _blog, _options = Blog(load_templates(), n, BASE_URL), options
+
+
+def _extract(post: int) -> tuple[int, str]:
+    assert _blog is not None
+    page = _blog.post_body(post).decode("utf-8")
+    article = extract_article(page, BASE_URL + post_path(post), _options)
+    return post, article.text if article is not None else ""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.extract_limit", description=__doc__)
+    parser.add_argument("--n", type=int, required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--workers", type=int, default=0, help="0: one per core")
+    parser.add_argument(
+        "-s", "--setting", action="append", default=[], help="the crawl's EXTRACT_*=VALUE"
+    )
+    args = parser.parse_args(argv)
+    workers = args.workers or os.cpu_count() or 1
+    options = extract_options(args.setting)
+    context = multiprocessing.get_context("spawn")  # as the crawler's pool does
+    with (
+        context.Pool(workers, initializer=_init, initargs=(args.n, options)) as pool,
+        open(args.out, "w", encoding="utf-8") as out,
+    ):
+        results = pool.imap_unordered(_extract, range(args.n), chunksize=4)
+        out.writelines(
+            json.dumps({"post": post, "text": text}, ensure_ascii=False) + "\n"
+            for post, text in results
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""Run a command and measure its whole process tree: wall time, CPU time, peak RSS.
+
+CPU comes from ``getrusage(RUSAGE_CHILDREN)`` before and after: it counts every descendant that
+was waited for (worker pools are joined by their parents), and nothing else, as long as no other
+child of this process ends meanwhile (the blog server runs for the whole bench). Peak RSS is the
+largest sum of the tree's resident sets, sampled from /proc every ``interval`` seconds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """What one command cost."""
+
+    returncode: int
+    wall_s: float
+    cpu_s: float
+    """User + system time of the command and all its descendants."""
+    peak_rss: int
+    """Bytes: the largest sampled sum of resident sets over the process tree."""
+    peak_processes: list[tuple[str, int]]
+    """At that peak: each process (``process_label``) and its resident bytes."""
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue  # the process ended while we looked
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        tree.setdefault(ppid, []).append(int(entry.name))
+    return tree
+
+
+def tree_rss(pid: int) -> dict[int, int]:
+    """Resident bytes of ``pid`` and of each of its descendants right now."""
+    tree, sizes, stack = _children(), {}, [pid]
+    while stack:
+        current = stack.pop()
+        stack.extend(tree.get(current, []))
+        with contextlib.suppress(OSError, IndexError, ValueError):  # it ended while we looked
+            sizes[current] = int(Path(f"/proc/{current}/statm").read_text().split()[1]) * _PAGE
+    return sizes
+
+
+def process_label(pid: int, root: int) -> str:
+    """main, worker (multiprocessing), resource tracker, or the start of its command line."""
+    if pid == root:
+        return "main"
+    try:
+        args = (
+            Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        )
+    except OSError:
+        return "?"
+    if "resource_tracker" in args:
+        return "resource tracker"
+    if "spawn_main" in args or "forkserver" in args:
+        return "worker"
+    return args[:40]
+
+
+class _Sampler(threading.Thread):
+    def __init__(self, pid: int, interval: float) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.interval = pid, interval
+        self.peak = 0
+        self.at_peak: dict[int, int] = {}
+        self.names: dict[int, str] = {}
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            sizes = tree_rss(self.pid)
+            if sum(sizes.values()) > self.peak:
+                self.peak, self.at_peak = sum(sizes.values()), sizes
+                self.names = {pid: process_label(pid, self.pid) for pid in sizes}
+            self.stop.wait(self.interval)
+
+    def breakdown(self) -> list[tuple[str, int]]:
+        return [(self.names.get(pid, "?"), rss) for pid, rss in self.at_peak.items()]
+
+
+def _cpu_of_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_measured(
+    command: Sequence[str],
+    *,
+    cwd: str | Path | None = None,
+    env: dict[str, str] | None = None,
+    log: Path | None = None,
+    stdout: Path | None = None,
+    timeout: float = 7200,
+    interval: float = 0.1,
+) -> Measurement:
+    """Run ``command`` to completion and measure it.
+
+    Its stderr goes to ``log``, its stdout to ``stdout`` (or to ``log`` too).
+    """
+    cpu_before = _cpu_of_children()
+    start = time.perf_counter()
+    with open(log or os.devnull, "ab") as err, open(stdout or log or os.devnull, "ab") as out:
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=err)
+        sampler = _Sampler(process.pid, interval)
+        sampler.start()
+        try:
+            returncode = process.wait(timeout=timeout)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            sampler.stop.set()
+            sampler.join()
+    wall = time.perf_counter() - start
+    cpu = _cpu_of_children() - cpu_before
+    return Measurement(returncode, wall, cpu, sampler.peak, sampler.breakdown())

@@ -1,0 +1,1 @@
+"""The tutorial pipeline: a sitemap spider, trafilatura inline, one sqlite-utils insert per page."""
