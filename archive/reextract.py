@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 from w3lib.encoding import html_to_unicode
 
 from archive.extract import ExtractOptions, extract_article
-from archive.normalize import content_fingerprint, word_count
-from archive.store import COMPARED_FIELDS, changed_fields, read_body, utc_now
+from archive.normalize import content_fingerprint
+from archive.store import COMPARED_FIELDS, article_columns, changed_fields, read_body, utc_now
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -123,23 +123,7 @@ def _updated_row(
 ) -> dict[str, Any]:
     from archive.diff import word_changes
 
-    row: dict[str, Any] = {
-        "content_hash": content_fingerprint(article),
-        "title": article.title,
-        "author": article.author,
-        "published_at": article.published_at,
-        "modified_at": article.modified_at,
-        "description": article.description,
-        "site_name": article.site_name,
-        "language": article.language,
-        "tags": json.dumps(article.tags, ensure_ascii=False),
-        "categories": json.dumps(article.categories, ensure_ascii=False),
-        "canonical_url": article.canonical_url,
-        "image": article.image,
-        "text": article.text,
-        "word_count": word_count(article.text),
-        "extractor": article.extractor,
-    }
+    row: dict[str, Any] = {"content_hash": content_fingerprint(article), **article_columns(article)}
     if previous is None:
         row.update(words_added=row["word_count"], words_removed=0)
     else:

@@ -348,19 +348,9 @@ def _same_content(
     return again is not None and content_fingerprint(again) == content_hash
 
 
-def _version_row(
-    page_id: int,
-    capture: Capture,
-    article: Article,
-    content_hash: str,
-    body_sha: str | None,
-    previous: dict[str, Any] | None,
-) -> dict[str, Any]:
-    row: dict[str, Any] = {
-        "page_id": page_id,
-        "version": 1 if previous is None else previous["version"] + 1,
-        "captured_at": capture.fetched_at,
-        "content_hash": content_hash,
+def article_columns(article: Article) -> dict[str, Any]:
+    """The ``versions`` columns that come from extraction (what re-extraction re-derives)."""
+    return {
         "title": article.title,
         "author": article.author,
         "published_at": article.published_at,
@@ -374,8 +364,25 @@ def _version_row(
         "image": article.image,
         "text": article.text,
         "word_count": word_count(article.text),
-        "body_sha256": body_sha,
         "extractor": article.extractor,
+    }
+
+
+def _version_row(
+    page_id: int,
+    capture: Capture,
+    article: Article,
+    content_hash: str,
+    body_sha: str | None,
+    previous: dict[str, Any] | None,
+) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "page_id": page_id,
+        "version": 1 if previous is None else previous["version"] + 1,
+        "captured_at": capture.fetched_at,
+        "content_hash": content_hash,
+        **article_columns(article),
+        "body_sha256": body_sha,
     }
     if previous is None:
         row.update(
