@@ -40,9 +40,12 @@ LISTING_TYPES = {
 LISTING_PATH = re.compile(
     r"/(tags?|categor(y|ies)|topics?|authors?|page|archives?|search|about|contact|subscribe"
     r"|feed|wp-json|label)(/|$)"
-    r"|^/?$|/(19|20)\d\d/?$|/(19|20)\d\d/\d\d/?$",
+    r"|^/?$",
     re.IGNORECASE,
 )
+# Year and month archives (/2024/, /blog/2024/05/). Checked after the page's own article metadata:
+# an article may well live at /articles/1999/.
+DATE_ARCHIVE_PATH = re.compile(r"/(19|20)\d\d/?$|/(19|20)\d\d/\d\d/?$")
 LISTING_QUERY = re.compile(r"(^|&)(page|paged|p|s|q|tag|cat|category)=", re.IGNORECASE)
 # URL shapes of posts: a date in the path, a post-ish directory, or a long hyphenated slug.
 ARTICLE_PATH = re.compile(
@@ -128,6 +131,8 @@ def classify_page(tree: HtmlElement, url: str, via: str) -> tuple[bool, str]:
     og_type = (tree.xpath('string(//meta[@property="og:type"]/@content)') or "").strip().lower()
     if og_type == "article":
         return True, "og:type"
+    if DATE_ARCHIVE_PATH.search(parts.path):
+        return False, "listing-url"
     if types & LISTING_TYPES:
         return False, "json-ld-listing"
     if len(tree.xpath("//article")) > 2:
