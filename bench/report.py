@@ -169,11 +169,34 @@ def _datasette(data: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _at_a_glance(loaded: dict[str, dict[str, Any] | None]) -> str:
+    """Every target of every section that ran, met or not, in one short table."""
+    targets: list[Target] = []
+    if loaded["speed"]:
+        targets += speed_targets(loaded["speed"], loaded["speed"]["machine"]["cores"])
+    if loaded["memory"]:
+        targets += memory_targets(loaded["memory"])
+    if loaded["datasette"]:
+        targets += datasette_targets(loaded["datasette"])
+    lines = [
+        "## Targets at a glance\n",
+        "| target | measured | required | met |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {t.name} | {t.measured} | {t.required} | {'yes' if t.met else '**no**'} |"
+        for t in targets
+    ]
+    return "\n".join(lines) + "\n\nThe sections below say why each miss happens.\n"
+
+
 def write_report(results: Path, out: Path) -> Path:
     """Write ``out`` from ``results/{speed,memory,datasette}.json`` (whichever exist)."""
-    sections = [HEADER]
-    for name, render in (("speed", _speed), ("memory", _memory), ("datasette", _datasette)):
-        data = _load(results, name)
+    renderers = {"speed": _speed, "memory": _memory, "datasette": _datasette}
+    loaded = {name: _load(results, name) for name in renderers}
+    sections = [HEADER, _at_a_glance(loaded)]
+    for name, render in renderers.items():
+        data = loaded[name]
         if data is None:
             sections.append(f"## {name.capitalize()}\n\nNot run yet (see README.md).\n")
         else:
