@@ -11,7 +11,7 @@ import logging
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trafilatura
 from trafilatura import bare_extraction
@@ -23,6 +23,9 @@ from archive.detect import collapse_whitespace, read_detection_text
 from archive.models import Article
 from archive.pagemeta import read_page_metadata
 from archive.urls import is_http_url
+
+if TYPE_CHECKING:
+    from lxml.html import HtmlElement
 
 logger = logging.getLogger(__name__)
 
@@ -68,11 +71,26 @@ def extract_article(html: str, url: str, options: ExtractOptions | None = None) 
         url: the page's URL, used to resolve relative links and as trafilatura's source.
         options: extraction settings; defaults to ``ExtractOptions()``.
     """
-    options = options or ExtractOptions()
+    tree = parse_page(html)
+    return None if tree is None else extract_from_tree(tree, html, url, options)
+
+
+def parse_page(html: str) -> HtmlElement | None:
+    """Parse a decoded page the way extraction needs it (whitespace collapsed as a browser does).
+
+    The tree can be read (``scraper.discovery.classify_page``) before ``extract_from_tree``.
+    """
     tree = load_html(_EARLY_END_TAGS.sub("", html))
-    if tree is None:
-        return None
-    collapse_whitespace(tree)
+    if tree is not None:
+        collapse_whitespace(tree)
+    return tree
+
+
+def extract_from_tree(
+    tree: HtmlElement, html: str, url: str, options: ExtractOptions | None = None
+) -> Article | None:
+    """``extract_article`` on a tree from ``parse_page(html)``: one parse for every reader."""
+    options = options or ExtractOptions()
     page_meta = read_page_metadata(tree)
     document = bare_extraction(
         tree,  # trafilatura copies a tree it is given, so the page is parsed only once
