@@ -38,6 +38,16 @@ def normalize_url(url: str) -> str:
     return urlunsplit((scheme, host, parts.path or "/", urlencode(query), ""))
 
 
+def host_of(url: str) -> str:
+    """Lower-case ``host[:port]`` of a URL, without a leading ``www.``.
+
+    >>> host_of("https://WWW.Example.org:8080/a")
+    'example.org:8080'
+    """
+    netloc = urlsplit(url).netloc.lower().rsplit("@", 1)[-1]
+    return netloc.removeprefix("www.")
+
+
 def is_http_url(url: str | None) -> bool:
     """Whether ``url`` is an absolute http(s) URL (the only kind worth linking to or fetching).
 

@@ -20,7 +20,7 @@ from bench.blog import Blog, post_path
 from bench.corpus import load_templates
 
 BASE_URL = "http://127.0.0.1:8000"
-# The crawl's EXTRACT_* settings and the ExtractOptions field each one sets (pipelines/extract.py).
+# The crawl's EXTRACT_* settings and the ExtractOptions field each one sets (scraper/workers.py).
 OPTION_SETTINGS = {
     "EXTRACT_INCLUDE_COMMENTS": "include_comments",
     "EXTRACT_FAVOR_PRECISION": "favor_precision",

@@ -1,4 +1,7 @@
-"""Pure functions the spider uses to find articles: feeds, sitemaps, and "is this an article?"."""
+"""Pure functions the spider uses to find articles: feeds, sitemaps, and "is this an article?".
+
+Scrapy-free: the extraction workers (``scraper.pagework``) classify pages with it too.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from urllib.parse import urljoin, urlsplit
 import lxml.etree
 
 from archive.pagemeta import ARTICLE_TYPES, json_ld_types
-from archive.urls import is_http_url
+from archive.urls import host_of, is_http_url
 
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
@@ -77,6 +80,20 @@ def feed_links_in_html(tree: HtmlElement, base_url: str) -> list[str]:
             if is_http_url(url):
                 urls.setdefault(url, None)
     return list(urls)
+
+
+def canonical_url(tree: HtmlElement, url: str) -> str:
+    """The page's ``rel=canonical`` when it points into the same site, else its own URL.
+
+    An AMP copy on an ``amp.`` subdomain counts as the same site.
+    """
+    hrefs = tree.xpath('//head/link[@rel="canonical"]/@href')
+    if hrefs:
+        canonical = urljoin(url, str(hrefs[0]).strip())
+        here, there = host_of(url).removeprefix("amp."), host_of(canonical).removeprefix("amp.")
+        if is_http_url(canonical) and here == there:
+            return canonical
+    return url
 
 
 def entries_in_feed(body: bytes, base_url: str) -> list[str]:

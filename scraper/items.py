@@ -27,8 +27,6 @@ class PageItem:
     """URL after redirects."""
     body: bytes = b""
     """Raw body as received (after content decoding)."""
-    html: str = ""
-    """The body decoded to text: HTTP header charset, then BOM, then ``<meta>``."""
     encoding: str | None = None
     content_type: str | None = None
     etag: str | None = None
@@ -38,7 +36,7 @@ class PageItem:
     error: str | None = None
     """Why the fetch failed, when it did."""
     article: Article | None = None
-    """Set by ExtractPipeline; None when nothing could be extracted."""
+    """Extracted by the spider's workers (``scraper.workers``); None when nothing could be."""
     content_hash: str | None = None
     """Set by VersioningPipeline."""
     redirect_statuses: list[int] = field(default_factory=list)

@@ -6,9 +6,7 @@ import pytest
 import sqlite_utils
 from scrapy.exceptions import CloseSpider, NotConfigured
 
-from archive.demo import load_posts, render_site
 from archive.normalize import fingerprint
-from pipelines.extract import ExtractPipeline
 from pipelines.storage import StoragePipeline
 from pipelines.versioning import VersioningPipeline
 from scraper.items import PageItem
@@ -28,47 +26,10 @@ def item(html: str, slug: str = "a-post") -> PageItem:
         status=200,
         final_url=url,
         body=html.encode(),
-        html=html,
         encoding="utf-8",
         content_type="text/html; charset=utf-8",
         etag='"abc"',
     )
-
-
-@pytest.fixture(scope="module")
-def post_html():
-    post = load_posts()[0]
-    pages = render_site(load_posts(), site_name="Lanternfield Review", base_url=BASE)
-    return post, pages[f"/posts/{post.slug}/"][1].decode()
-
-
-@pytest.mark.asyncio
-async def test_extract_pipeline_in_a_worker_process(post_html):
-    post, html = post_html
-    crawler = project_crawler({"EXTRACT_WORKERS": 1})
-    pipeline = ExtractPipeline.from_crawler(crawler)
-    pipeline.open_spider()
-    try:
-        done = await pipeline.process_item(item(html, post.slug))
-        empty = await pipeline.process_item(item("<html><body> </body></html>"))
-    finally:
-        pipeline.close_spider()
-    assert done.article is not None
-    assert done.article.title == post.title
-    assert done.error is None
-    assert empty.article is None
-    assert empty.error == "no article text extracted"
-    assert crawler.stats.get_value("extract/ok") == 1
-    assert crawler.stats.get_value("extract/failed") == 1
-
-
-def test_extract_settings_are_checked():
-    with pytest.raises(NotConfigured, match="exclude each other"):
-        ExtractPipeline.from_crawler(
-            project_crawler({"EXTRACT_FAVOR_PRECISION": True, "EXTRACT_FAVOR_RECALL": True})
-        )
-    with pytest.raises(NotConfigured, match="EXTRACT_WORKERS"):
-        ExtractPipeline.from_crawler(project_crawler({"EXTRACT_WORKERS": -1}))
 
 
 def test_versioning_pipeline_fingerprints_articles():
@@ -132,18 +93,3 @@ def test_spider_arguments_and_user_agent():
         BlogSpider(url="")
     with pytest.raises(ValueError, match="url="):
         BlogSpider(url="ftp://example.org/")
-
-
-@pytest.mark.asyncio
-async def test_extraction_deadline_records_a_failure(post_html):
-    post, html = post_html
-    crawler = project_crawler({"EXTRACT_WORKERS": 1, "EXTRACT_TIMEOUT": 0.0001})
-    pipeline = ExtractPipeline.from_crawler(crawler)
-    pipeline.open_spider()
-    try:
-        late = await pipeline.process_item(item(html, post.slug))
-    finally:
-        pipeline.close_spider()
-    assert late.article is None
-    assert late.error == "extraction exceeded 0.0001s"
-    assert crawler.stats.get_value("extract/timeout") == 1

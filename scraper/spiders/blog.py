@@ -1,36 +1,40 @@
 """The ``blog`` spider: find a site's articles through its feeds, sitemaps and listing pages.
 
 It decides *which* URLs are articles and fetches them (conditionally, when the archive has their
-validators); extraction, versioning and storage are the pipelines' job.
+validators). Each page is parsed once, in an extraction worker (``scraper.workers``), which
+classifies it and extracts the article from the same tree; versioning and storage are the
+pipelines' job.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+from collections import deque
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 import scrapy
-from scrapy.exceptions import IgnoreRequest
+from scrapy import signals
+from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import TextResponse
 from scrapy.linkextractors import LinkExtractor
 from scrapy.utils.gz import gunzip, gzip_magic_number
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 
 from archive.db import open_db
-from archive.store import host_of, utc_now
-from archive.urls import is_http_url, normalize_url, url_key
+from archive.store import utc_now
+from archive.urls import host_of, is_http_url, normalize_url, url_key
 from archive.watch import PageState, due_pages, due_sites, page_state
 from scraper.discovery import (
     DENY_LINKS,
     USUAL_FEED_PATHS,
-    classify_page,
     entries_in_feed,
-    feed_links_in_html,
     is_feed_body,
 )
 from scraper.items import PageItem
+from scraper.pagework import PageTask
+from scraper.workers import AnalysisFailed, WorkerPool
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -39,6 +43,8 @@ if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
     from sqlite_utils import Database
     from twisted.python.failure import Failure
+
+    from archive.models import Article
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +76,12 @@ class BlogSpider(scrapy.Spider):
         self.articles_seen: set[str] = set()
         self.now = utc_now()
         self.archive: Database | None = None
+        self.workers: WorkerPool | None = None
+        # Pages listed by sitemaps wait here as plain URLs and enter Scrapy's scheduler a batch at
+        # a time (DISCOVERY_QUEUE_SIZE): a sitemap of 50,000 URLs would otherwise become 50,000
+        # Request objects at once, and memory would grow with the size of the site.
+        self.frontier: deque[tuple[str, str]] = deque()
+        self.queue_size = 1000
         # Scope is checked per URL in _follow (host and port); LinkExtractor's allow_domains
         # ignores ports and so cannot tell two local sites apart.
         self.link_extractor = LinkExtractor(deny=DENY_LINKS)
@@ -78,6 +90,9 @@ class BlogSpider(scrapy.Spider):
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> BlogSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.max_pages = spider.max_pages or crawler.settings.getint("BLOG_MAX_PAGES")
+        spider.queue_size = max(1, crawler.settings.getint("DISCOVERY_QUEUE_SIZE"))
+        spider.workers = WorkerPool.from_crawler(crawler)
+        crawler.signals.connect(spider.spider_idle, signal=signals.spider_idle)
         if crawler.settings.getbool("ARCHIVE_ENABLED") and crawler.settings.get("ARCHIVE_DB_PATH"):
             # A reader of the archive, for what is due and for each page's validators. The
             # StoragePipeline remains the only writer.
@@ -134,9 +149,20 @@ class BlogSpider(scrapy.Spider):
                 yield request
 
     def closed(self, reason: str) -> None:
+        if self.workers is not None:
+            self.workers.close()
         if self.archive is not None:
             self.archive.close()
             self.archive = None
+
+    def spider_idle(self) -> None:
+        """Nothing left in flight: hand the scheduler the next sitemap URLs, if any wait."""
+        released = False
+        for request in self._release_frontier():
+            self.crawler.engine.crawl(request)
+            released = True
+        if released:
+            raise DontCloseSpider
 
     # -- discovery ---------------------------------------------------------------------------
 
@@ -172,8 +198,9 @@ class BlogSpider(scrapy.Spider):
                 yield from self._follow(
                     loc, self.parse_sitemap, response, via="sitemap", priority=25
                 )
-            else:
-                yield from self._follow(loc, self.parse_page, response, via="sitemap", priority=10)
+            elif is_http_url(loc):
+                self.frontier.append((loc, response.meta.get("site_url", "")))
+        yield from self._release_frontier()
 
     def parse_feed(self, response: scrapy.http.Response) -> Iterator[scrapy.Request]:
         """Queue the entries of an RSS, Atom or JSON feed."""
@@ -185,8 +212,10 @@ class BlogSpider(scrapy.Spider):
 
     # -- pages -------------------------------------------------------------------------------
 
-    def parse_page(self, response: scrapy.http.Response) -> Iterator[Any]:
+    async def parse_page(self, response: scrapy.http.Response) -> AsyncIterator[Any]:
         """Archive the page if it is an article; if it is a listing page, follow its in-site links."""
+        for request in self._release_frontier():
+            yield request
         via = response.meta.get("via", "link")
         known: PageState | None = response.meta.get("archive_page")
         if response.status == 304:
@@ -203,23 +232,58 @@ class BlogSpider(scrapy.Spider):
         if not isinstance(response, TextResponse) or "html" not in _content_type(response):
             self.crawler.stats.inc_value("discovery/skipped_not_html")
             return
-        tree = response.selector.root
-        if via == "revisit" or (known is not None and known.version_count):
-            is_article, reason = True, "archived"  # it was an article when it was archived
-        else:
-            is_article, reason = classify_page(tree, response.url, via)
-        self.crawler.stats.inc_value(f"discovery/{'article' if is_article else 'listing'}/{reason}")
-        if is_article:
-            item = self._page_item(response, known=known, tree=tree)
+        archived = via == "revisit" or bool(known is not None and known.version_count)
+        body_unchanged = bool(
+            known is not None and known.body_sha256 == hashlib.sha256(response.body).hexdigest()
+        )
+        if body_unchanged:
+            self.crawler.stats.inc_value("extract/skipped_same_body")
+        if archived and body_unchanged:
+            # The very bytes already archived: same article, same identity, nothing to parse.
+            self.crawler.stats.inc_value("discovery/article/archived")
+            yield self._page_item(response, known=known, body_unchanged=True)
+            return
+        task = PageTask(
+            response.text,
+            response.url,
+            via=None if archived else via,
+            want_feeds=via == "start",
+            extract=not body_unchanged,
+        )
+        assert self.workers is not None, "from_crawler was not called"
+        try:
+            analysis = await self.workers.analyze(task)
+        except AnalysisFailed as exc:
+            if via in RECORDED_VIA or known is not None:
+                yield self._page_item(response, known=known, error=str(exc))
+            return
+        if not analysis.parsed:
+            self.crawler.stats.inc_value("discovery/skipped_not_html")
+            return
+        kind = "article" if analysis.is_article else "listing"
+        self.crawler.stats.inc_value(f"discovery/{kind}/{analysis.reason}")
+        if analysis.is_article:
+            item = self._page_item(
+                response,
+                known=known,
+                page_url=normalize_url(analysis.page_url),
+                article=analysis.article,
+                error="no article text extracted"
+                if task.extract and analysis.article is None
+                else None,
+                body_unchanged=body_unchanged,
+            )
             if item is not None:
                 yield item
         if via == "start":
-            yield from self._feeds(response, tree)
+            for request in self._feeds(response, analysis.feeds):
+                yield request
         # Listing pages (home, pagination, archives, categories) lead to articles; an article's
         # own links (related posts, tags) lead to pages the listings and sitemaps already reach.
-        if not is_article and not self._budget_spent():
+        if not analysis.is_article and not self._budget_spent():
             for link in self.link_extractor.extract_links(response):
-                yield from self._follow(link.url, self.parse_page, response, via="link")
+                for request in self._follow(link.url, self.parse_page, response, via="link"):
+                    yield request
 
     def page_failed(self, failure: Failure) -> Iterator[PageItem]:
         """An article that could not be fetched at all (timeout, refused, …) is still a capture."""
@@ -247,12 +311,25 @@ class BlogSpider(scrapy.Spider):
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def _feeds(self, response: TextResponse, tree: Any) -> Iterator[scrapy.Request]:
-        feeds = feed_links_in_html(tree, response.url)
+    def _feeds(self, response: TextResponse, feeds: list[str]) -> Iterator[scrapy.Request]:
         if not feeds:
             feeds = [urljoin(response.url, path) for path in USUAL_FEED_PATHS]
         for url in feeds:
             yield from self._follow(url, self.parse_feed, response, via="feed", priority=25)
+
+    def _release_frontier(self) -> Iterator[scrapy.Request]:
+        """Requests for waiting sitemap URLs, while the scheduler holds fewer than the queue size."""
+        scheduler = self.crawler.engine.scheduler if self.crawler.engine else None
+        room = self.queue_size - (len(scheduler) if scheduler is not None else 0)  # type: ignore[arg-type]
+        if room < self.queue_size // 2:
+            return  # top up in batches, not one request per response
+        while self.frontier and room > 0 and not self._budget_spent():
+            url, site_url = self.frontier.popleft()
+            for request in self._follow(url, self.parse_page, site_url, via="sitemap", priority=10):
+                room -= 1
+                yield request
+        if self._budget_spent():
+            self.frontier.clear()
 
     def _follow(
         self,
@@ -295,13 +372,13 @@ class BlogSpider(scrapy.Spider):
         response: scrapy.http.Response,
         *,
         known: PageState | None = None,
-        tree: Any = None,
+        page_url: str | None = None,
+        article: Article | None = None,
         error: str | None = None,
         redirected_home: bool = False,
+        body_unchanged: bool = False,
     ) -> PageItem | None:
-        if tree is not None:
-            page_url = normalize_url(_canonical(tree, response.url))
-        else:
+        if page_url is None:
             page_url = known.url if known is not None else normalize_url(response.url)
         if url_key(page_url) in self.articles_seen:
             self.crawler.stats.inc_value("discovery/duplicate_article")
@@ -312,10 +389,6 @@ class BlogSpider(scrapy.Spider):
         self.articles_seen.add(url_key(page_url))
         headers = response.headers
         body = response.body if response.status != 304 else b""
-        body_unchanged = bool(
-            known is not None and body and known.body_sha256 == hashlib.sha256(body).hexdigest()
-        )
-        extract = tree is not None and error is None and not body_unchanged
         return PageItem(
             url=(response.meta.get("redirect_urls") or [response.url])[0],
             page_url=page_url,
@@ -324,7 +397,7 @@ class BlogSpider(scrapy.Spider):
             status=response.status,
             final_url=response.url,
             body=body,
-            html=response.text if extract and isinstance(response, TextResponse) else "",
+            article=article,
             encoding=response.encoding if isinstance(response, TextResponse) else None,
             content_type=_content_type(response) or None,
             etag=_header(headers, b"ETag"),
@@ -355,20 +428,6 @@ def _redirected_home(response: scrapy.http.Response) -> bool:
     if not redirects:
         return False
     return urlsplit(response.url).path in ("", "/") and urlsplit(redirects[0]).path not in ("", "/")
-
-
-def _canonical(tree: Any, url: str) -> str:
-    """The page's ``rel=canonical`` when it points into the same site, else its own URL.
-
-    An AMP copy on an ``amp.`` subdomain counts as the same site.
-    """
-    hrefs = tree.xpath('//head/link[@rel="canonical"]/@href')
-    if hrefs:
-        canonical = urljoin(url, str(hrefs[0]).strip())
-        here, there = host_of(url).removeprefix("amp."), host_of(canonical).removeprefix("amp.")
-        if is_http_url(canonical) and here == there:
-            return canonical
-    return url
 
 
 def _content_type(response: scrapy.http.Response) -> str:
