@@ -33,6 +33,7 @@ REPO = Path(__file__).resolve().parent.parent
 TUTORIAL = Path(__file__).resolve().parent / "tutorial"
 NAMES = {
     "a": "extraction limit (trafilatura on all cores, no crawl)",
+    "x": "Palimpsest's extraction alone (its options, all cores, no crawl)",
     "b": "tutorial pipeline (Scrapy, inline trafilatura, row-by-row sqlite-utils)",
     "c": "trafilatura CLI fetching the URLs",
     "d": "Palimpsest first crawl",
@@ -94,15 +95,17 @@ def _measure(ctx: Context, name: str, round_: int, command: list[str], **kwargs:
     )
 
 
-def extraction_limit(ctx: Context, round_: int) -> Run:
-    """(a) ``bench.extract_limit``: extract_article over posts 0…n-1, one worker per core.
+def extraction_limit(ctx: Context, round_: int, name: str = "a") -> Run:
+    """(a) ``bench.extract_limit``: trafilatura over posts 0…n-1, one worker per core; (x) the
+    same with Palimpsest's ``extract_article``.
 
-    It gets the crawl settings too, so that ``EXTRACT_*`` experiments change both sides.
+    (x) gets the crawl settings too, so that ``EXTRACT_*`` experiments change it as they do (d).
     """
-    out = ctx.work / "a.jsonl"
+    out = ctx.work / f"{name}.jsonl"
     command = [sys.executable, "-m", "bench.extract_limit", "--n", str(ctx.n), "--out", str(out)]
+    command += ["--extractor", "trafilatura" if name == "a" else "palimpsest"]
     command += [arg for setting in ctx.crawl_settings for arg in ("-s", setting)]
-    run = _measure(ctx, "a", round_, command, cwd=REPO)
+    run = _measure(ctx, name, round_, command, cwd=REPO)
     texts = texts_from_jsonl(out, key="post")
     run.pages, run.f1 = len(texts), score(texts, ctx.templates, ctx.n)
     return run

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-GROUPS = (("a",), ("b",), ("c",), ("d", "e", "f", "g"))
+GROUPS = (("a", "x"), ("b",), ("c",), ("d", "e", "f", "g"))
 
 
 def _run_one(ctx: Context, name: str, round_: int) -> Run:
@@ -36,6 +36,8 @@ def _run_one(ctx: Context, name: str, round_: int) -> Run:
     }
     if name in runners:
         return runners[name](ctx, round_)
+    if name == "x":
+        return contenders.extraction_limit(ctx, round_, "x")
     return contenders.recrawl(ctx, round_, name)
 
 

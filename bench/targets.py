@@ -39,10 +39,10 @@ def speed_targets(speed: dict[str, Any], cores: int) -> list[Target]:
     if not all(name in s for name in "abcdefg"):
         return []
     rate = {name: s[name]["pages_per_s"] for name in s}
-    d_cpu, a_cpu = s["d"]["cpu_ms_per_page"], s["a"]["cpu_ms_per_page"]
+    d_cpu, x_cpu = s["d"]["cpu_ms_per_page"], s.get("x", s["a"])["cpu_ms_per_page"]
     overhead = (
-        f"(d) spends {d_cpu:.0f} CPU ms/page against {a_cpu:.0f} for extraction alone: "
-        f"{d_cpu - a_cpu:.0f} ms/page of fetching, parsing, IPC and storage; "
+        f"(d) spends {d_cpu:.0f} CPU ms/page, {x_cpu:.0f} of them extracting (x): "
+        f"{d_cpu - x_cpu:.0f} ms/page of fetching, IPC and storage; "
         + _cpu_cap(s, "d", cores)
     )
     targets = []
