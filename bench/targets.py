@@ -42,8 +42,7 @@ def speed_targets(speed: dict[str, Any], cores: int) -> list[Target]:
     d_cpu, x_cpu = s["d"]["cpu_ms_per_page"], s.get("x", s["a"])["cpu_ms_per_page"]
     overhead = (
         f"(d) spends {d_cpu:.0f} CPU ms/page, {x_cpu:.0f} of them extracting (x): "
-        f"{d_cpu - x_cpu:.0f} ms/page of fetching, IPC and storage; "
-        + _cpu_cap(s, "d", cores)
+        f"{d_cpu - x_cpu:.0f} ms/page of fetching, IPC and storage; " + _cpu_cap(s, "d", cores)
     )
     targets = []
     for name, factor, label in (
