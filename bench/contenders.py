@@ -73,6 +73,7 @@ class Run:
     f1: float | None
     returncode: int
     peak_processes: list[tuple[str, int]] = field(default_factory=list)
+    peak_pss: int = 0
     detail: dict[str, Any] = field(default_factory=dict)
 
 
@@ -92,6 +93,7 @@ def _measure(ctx: Context, name: str, round_: int, command: list[str], **kwargs:
         f1=None,
         returncode=m.returncode,
         peak_processes=m.peak_processes,
+        peak_pss=m.peak_pss,
     )
 
 

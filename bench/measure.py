@@ -3,7 +3,10 @@
 CPU comes from ``getrusage(RUSAGE_CHILDREN)`` before and after: it counts every descendant that
 was waited for (worker pools are joined by their parents), and nothing else, as long as no other
 child of this process ends meanwhile (the blog server runs for the whole bench). Peak RSS is the
-largest sum of the tree's resident sets, sampled from /proc every ``interval`` seconds.
+largest sum of the tree's resident sets, sampled from /proc every ``interval`` seconds; pages
+shared between processes (a forkserver and the workers forked from it) count once per process
+there. Peak PSS, sampled alongside from ``smaps_rollup``, splits each shared page between the
+processes that share it: the memory the tree really takes.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ class Measurement:
     """Bytes: the largest sampled sum of resident sets over the process tree."""
     peak_processes: list[tuple[str, int]]
     """At that peak: each process (``process_label``) and its resident bytes."""
+    peak_pss: int = 0
+    """Bytes: the largest sampled sum of proportional set sizes over the process tree."""
 
 
 def _children() -> dict[int, list[int]]:
@@ -63,6 +68,18 @@ def tree_rss(pid: int) -> dict[int, int]:
     return sizes
 
 
+def tree_pss(pids: list[int]) -> int:
+    """Sum of the proportional set sizes of ``pids`` right now (bytes)."""
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError, ValueError):  # it ended while we looked
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1]) * 1024
+                    break
+    return total
+
+
 def process_label(pid: int, root: int) -> str:
     """main, worker (multiprocessing), resource tracker, or the start of its command line."""
     if pid == root:
@@ -75,7 +92,11 @@ def process_label(pid: int, root: int) -> str:
         return "?"
     if "resource_tracker" in args:
         return "resource tracker"
-    if "spawn_main" in args or "forkserver" in args:
+    if "forkserver" in args:
+        stat = Path(f"/proc/{pid}/stat").read_text() if Path(f"/proc/{pid}/stat").exists() else ""
+        parent = int(stat.rsplit(")", 1)[1].split()[1]) if stat else 0
+        return "forkserver" if parent == root else "worker"
+    if "spawn_main" in args:
         return "worker"
     return args[:40]
 
@@ -85,6 +106,7 @@ class _Sampler(threading.Thread):
         super().__init__(daemon=True)
         self.pid, self.interval = pid, interval
         self.peak = 0
+        self.peak_pss = 0
         self.at_peak: dict[int, int] = {}
         self.names: dict[int, str] = {}
         self.stop = threading.Event()
@@ -92,6 +114,7 @@ class _Sampler(threading.Thread):
     def run(self) -> None:
         while not self.stop.is_set():
             sizes = tree_rss(self.pid)
+            self.peak_pss = max(self.peak_pss, tree_pss(list(sizes)))
             if sum(sizes.values()) > self.peak:
                 self.peak, self.at_peak = sum(sizes.values()), sizes
                 self.names = {pid: process_label(pid, self.pid) for pid in sizes}
@@ -136,4 +159,6 @@ def run_measured(
             sampler.join()
     wall = time.perf_counter() - start
     cpu = _cpu_of_children() - cpu_before
-    return Measurement(returncode, wall, cpu, sampler.peak, sampler.breakdown())
+    return Measurement(
+        returncode, wall, cpu, sampler.peak, sampler.breakdown(), peak_pss=sampler.peak_pss
+    )

@@ -126,14 +126,18 @@ def _memory(memory: dict[str, Any]) -> str:
     lines = [
         "## Memory: Palimpsest's first crawl (d) at growing N\n",
         _machine(memory),
-        "| N | pages | pages/s | CPU ms/page | peak RSS MB (process tree) | at the peak |",
-        "|---|---|---|---|---|---|",
+        (
+            "| N | pages | pages/s | CPU ms/page | peak RSS MB (process tree) | at the peak "
+            "| peak PSS MB (process tree) |"
+        ),
+        "|---|---|---|---|---|---|---|",
     ]
     for n, r in sorted(memory["sizes"].items(), key=lambda item: int(item[0])):
         parts = ", ".join(f"{label} {rss / 2**20:.0f}" for label, rss in r["peak_processes"])
         lines.append(
             f"| {int(n):,} | {_num(r['pages'])} | {_num(r['pages_per_s'], 1)} "
-            f"| {_num(r['cpu_ms_per_page'])} | {_num(r['peak_rss_mb'])} | {parts} MB |"
+            f"| {_num(r['cpu_ms_per_page'])} | {_num(r['peak_rss_mb'])} | {parts} MB "
+            f"| {_num(r.get('peak_pss_mb'))} |"
         )
     lines.append("\n### Targets\n\n" + _targets_table(memory_targets(memory)))
     return "\n".join(lines) + "\n"

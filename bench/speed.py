@@ -64,6 +64,7 @@ def per_page(run: Run) -> dict[str, float | None]:
         "crawl_pages_per_s": run.pages / elapsed if elapsed else None,
         "cpu_ms_per_page": 1000 * run.cpu_s / pages,
         "peak_rss_mb": run.peak_rss / 2**20,
+        "peak_pss_mb": run.peak_pss / 2**20,
         "archive_bytes_per_page": None if run.archive_bytes is None else run.archive_bytes / pages,
         "f1": run.f1,
         "server_cpu_ms_per_page": 1000 * run.server_cpu_s / pages,
