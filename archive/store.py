@@ -1,7 +1,9 @@
 """Writing captures and versions, and reading them back.
 
 ``record_capture`` is the one way rows get written: a fetch, its raw body, and — when the article
-changed — a new version, all in one transaction, so a crash never leaves half an item behind.
+changed — a new version, all in one transaction (or one savepoint of a batch), so a crash never
+leaves half an item behind. It runs once per page fetched, so it speaks plain SQL: no schema
+lookups, no row read back after it was written.
 """
 
 from __future__ import annotations
@@ -9,10 +11,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sys
 import zlib
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+from weakref import WeakKeyDictionary
 
 from archive.diff import word_changes
 from archive.models import Article, Capture, CaptureResult
@@ -20,7 +24,15 @@ from archive.normalize import content_fingerprint, normalize_text, word_count
 from archive.schedule import DEFAULT_DISCOVERY, add_seconds, revisit_interval
 from archive.urls import url_key
 
+if sys.version_info >= (3, 14):
+    from compression import zstd
+else:
+    from backports import zstd
+
 if TYPE_CHECKING:
+    import sqlite3
+    from collections.abc import Callable
+
     from sqlite_utils import Database
 
 # Fields compared between consecutive versions to fill ``versions.changed_fields``.
@@ -38,6 +50,20 @@ COMPARED_FIELDS = (
     "canonical_url",
 )
 _NORMALISED_FIELDS = {"title", "author", "text", "description"}
+
+BODY_COMPRESSION = "zstd"
+"""How new bodies are compressed: zstd level 3 is as small as zlib level 6 on article pages
+and about six times faster. Archives written before keep their zlib rows, which still read."""
+_ZSTD_LEVEL = 3
+_DECOMPRESSORS: dict[str, Callable[[bytes], bytes]] = {
+    "zstd": zstd.decompress,
+    "zlib": zlib.decompress,
+}
+
+# Site ids by host, per open archive: every new page needs one. Only rows known to exist are
+# cached (a site added by another connection is simply looked up), and a failed write forgets
+# them all, since its rollback may have undone a site it added.
+_SITE_IDS: WeakKeyDictionary[Database, dict[str, int]] = WeakKeyDictionary()
 
 
 def utc_now() -> str:
@@ -61,7 +87,34 @@ def ensure_site(db: Database, url: str, *, now: str | None = None) -> int:
     row = db.execute("select id from sites where host = ?", [host]).fetchone()
     if row:
         return int(row[0])
-    return int(db["sites"].insert({"url": url, "host": host, "added_at": now or utc_now()}).last_pk)
+    cursor = db.execute(
+        "insert into sites (url, host, added_at) values (?, ?, ?)", [url, host, now or utc_now()]
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def _site_id(db: Database, url: str, now: str) -> int:
+    """``ensure_site``, remembered per archive and host."""
+    sites = _SITE_IDS.setdefault(db, {})
+    host = host_of(url)
+    if host not in sites:
+        sites[host] = ensure_site(db, url, now=now)
+    return sites[host]
+
+
+def forget_cached_ids(db: Database) -> None:
+    """Forget the ids cached for ``db``: call it after rolling back a transaction that wrote."""
+    _SITE_IDS.pop(db, None)
+
+
+def commit_batch(db: Database) -> None:
+    """Commit the open transaction (a batch of captures); if that fails, roll it back."""
+    try:
+        db.commit()
+    except BaseException:
+        db.rollback()
+        forget_cached_ids(db)
+        raise
 
 
 def start_crawl(db: Database, start_urls: list[str], *, now: str | None = None) -> int:
@@ -107,21 +160,35 @@ def finish_crawl(
                 )
 
 
-def store_body(db: Database, body: bytes, content_type: str | None, encoding: str | None) -> str:
-    """Store a raw body once per distinct SHA-256, compressed; return the digest."""
+def store_body(
+    db: Database,
+    body: bytes,
+    content_type: str | None,
+    encoding: str | None,
+    *,
+    seen: bool = False,
+) -> str:
+    """Store a raw body once per distinct SHA-256, compressed; return the digest.
+
+    Args:
+        seen: The body is probably stored already (the page's last body): look for it before
+            compressing it, rather than compressing it for an insert that would be ignored.
+    """
     digest = hashlib.sha256(body).hexdigest()
-    exists = db.execute("select 1 from bodies where sha256 = ?", [digest]).fetchone()
-    if not exists:
-        db["bodies"].insert(
-            {
-                "sha256": digest,
-                "content_type": content_type,
-                "encoding": encoding,
-                "size": len(body),
-                "compression": "zlib",
-                "body": zlib.compress(body, 6),
-            }
-        )
+    if seen and db.execute("select 1 from bodies where sha256 = ?", [digest]).fetchone():
+        return digest
+    db.execute(
+        "insert or ignore into bodies (sha256, content_type, encoding, size, compression, body)"
+        " values (?, ?, ?, ?, ?, ?)",
+        [
+            digest,
+            content_type,
+            encoding,
+            len(body),
+            BODY_COMPRESSION,
+            zstd.compress(body, _ZSTD_LEVEL),
+        ],
+    )
     return digest
 
 
@@ -131,23 +198,80 @@ def read_body(db: Database, sha256: str) -> bytes | None:
     if row is None:
         return None
     compression, blob = row
-    if compression != "zlib":
-        raise ValueError(f"unknown body compression {compression!r}")
-    return zlib.decompress(blob)
+    decompress = _DECOMPRESSORS.get(compression)
+    if decompress is None:
+        raise ValueError(f"unknown body compression {compression!r} (body {sha256})")
+    return decompress(blob)
 
 
 def record_capture(db: Database, capture: Capture) -> CaptureResult:
-    """Record one fetch and what came of it (a new version, a gone page, …). One transaction."""
-    with db.atomic():
-        return _CaptureWriter(db, capture).write()
+    """Record one fetch and what came of it (a new version, a gone page, …).
+
+    Atomic: a transaction of its own, or a savepoint when the caller has one open (a batch).
+    """
+    try:
+        with db.atomic():
+            return _CaptureWriter(db, capture).write()
+    except BaseException:
+        forget_cached_ids(db)  # the rollback may have undone a site this capture added
+        raise
 
 
 GONE_STATUSES = (404, 410)
 PERMANENT_REDIRECTS = (301, 308)
 
+# The hot path is plain SQL: sqlite3 keeps these statements prepared, and no schema is looked up.
+_PAGE_BY_KEY = """
+select p.*, v.version as current_version, 0 as _rank
+from pages p left join versions v on v.id = p.current_version_id
+where p.url_key = :key
+union all
+select p.*, v.version, 1
+from page_urls u join pages p on p.id = u.page_id
+  left join versions v on v.id = p.current_version_id
+where u.url_key = :key
+order by _rank
+limit 1
+"""
+_INSERT_PAGE = """
+insert into pages (url, url_key, site_id, first_seen_at, status, version_count)
+values (:url, :url_key, :site_id, :first_seen_at, :status, :version_count)
+"""
+# Every column a capture may change but the URL (see _move): the page dict is written back whole.
+_UPDATE_PAGE = """
+update pages set last_checked_at = :last_checked_at, next_check_at = :next_check_at,
+  last_changed_at = :last_changed_at, version_count = :version_count,
+  current_version_id = :current_version_id, status = :status, gone_at = :gone_at,
+  etag = :etag, last_modified = :last_modified, body_sha256 = :body_sha256
+where id = :id
+"""
+_INSERT_VERSION = """
+insert into versions (page_id, version, captured_at, content_hash, title, author, published_at,
+  modified_at, description, site_name, language, tags, categories, canonical_url, image, text,
+  word_count, extractor, body_sha256, words_added, words_removed, changed_fields, silent_edit)
+values (:page_id, :version, :captured_at, :content_hash, :title, :author, :published_at,
+  :modified_at, :description, :site_name, :language, :tags, :categories, :canonical_url, :image,
+  :text, :word_count, :extractor, :body_sha256, :words_added, :words_removed, :changed_fields,
+  :silent_edit)
+"""
+_INSERT_CAPTURE = """
+insert into captures (page_id, crawl_id, fetched_at, url, final_url, http_status, etag,
+  last_modified, body_sha256, bytes, outcome, version_id, error)
+values (:page_id, :crawl_id, :fetched_at, :url, :final_url, :http_status, :etag,
+  :last_modified, :body_sha256, :bytes, :outcome, :version_id, :error)
+"""
+_INSERT_ALIAS = """
+insert into page_urls (url_key, page_id, url, kind, first_seen_at) values (?, ?, ?, ?, ?)
+on conflict(url_key) do update set kind = excluded.kind where excluded.kind = 'former'
+"""
+
 
 class _CaptureWriter:
-    """The steps of ``record_capture``, sharing the capture, its page and the result."""
+    """The steps of ``record_capture``, sharing the capture, its page and the result.
+
+    The page is a dict of its ``pages`` row (plus ``current_version``, the current version's
+    number) that the steps change in place; ``_finish`` writes it back in one statement.
+    """
 
     def __init__(self, db: Database, capture: Capture) -> None:
         self.db = db
@@ -155,58 +279,65 @@ class _CaptureWriter:
         self.now = capture.fetched_at
         self.events: list[str] = []
         self.body_sha: str | None = None
+        self._keys: dict[str, str] = {}
 
     def write(self) -> CaptureResult:
         capture = self.capture
         if capture.body is not None and capture.http_status != 304:
             self.body_sha = store_body(
-                self.db, capture.body, capture.content_type, capture.encoding
+                self.db,
+                capture.body,
+                capture.content_type,
+                capture.encoding,
+                seen=capture.body_unchanged,
             )
         page = self._resolve_page()
         status = capture.http_status or 0
         if page is not None and status == 304:
-            return self._finish(page, "not_modified", self._current(page))
+            return self._finish(page, "not_modified", _current(page))
         if status in GONE_STATUSES or capture.redirected_home:
             if page is not None and page["version_count"]:
                 return self._gone(page)
             return self._error(page)
         if capture.error or status >= 300 or status == 304:
             return self._error(page)
-        if capture.body_unchanged and page is not None and self._current(page) is not None:
-            return self._finish(page, "unchanged", self._current(page))
+        if capture.body_unchanged and page is not None and _current(page) is not None:
+            return self._finish(page, "unchanged", _current(page))
         if capture.article is None:
             return self._error(page)
         return self._content(page)
 
     # -- identity ----------------------------------------------------------------------------
 
+    def _key(self, url: str) -> str:
+        if url not in self._keys:
+            self._keys[url] = url_key(url)
+        return self._keys[url]
+
     def _resolve_page(self) -> dict[str, Any] | None:
         """The page this capture is of: by its canonical URL, then the URL requested."""
         capture = self.capture
-        page = find_page_by_key(self.db, url_key(capture.page_url))
-        requested = find_page_by_key(self.db, url_key(capture.url))
-        if page is None and requested is not None:
-            page = requested
+        page = _page_by_key(self.db, self._key(capture.page_url))
+        if page is None and self._key(capture.url) != self._key(capture.page_url):
+            page = _page_by_key(self.db, self._key(capture.url))
             moved = any(code in PERMANENT_REDIRECTS for code in capture.redirect_statuses[:1])
-            if moved and capture.article is not None and capture.http_status == 200:
-                page = self._move(page, capture.page_url)
+            moved = moved and capture.article is not None and capture.http_status == 200
+            if page is not None and moved:
+                self._move(page, capture.page_url)
         return page
 
-    def _move(self, page: dict[str, Any], new_url: str) -> dict[str, Any]:
+    def _move(self, page: dict[str, Any], new_url: str) -> None:
         """A permanent redirect: the page keeps its history and takes its new URL."""
         self._alias(page["id"], page["url"], kind="former")
-        self.db["pages"].update(page["id"], {"url": new_url, "url_key": url_key(new_url)})
+        new_key = self._key(new_url)
+        self.db.execute(
+            "update pages set url = ?, url_key = ? where id = ?", [new_url, new_key, page["id"]]
+        )
         self._event(page["id"], "moved", f"{page['url']} → {new_url}")
-        return dict(self.db["pages"].get(page["id"]))
+        page.update(url=new_url, url_key=new_key)
 
     def _alias(self, page_id: int, url: str, *, kind: str = "alias") -> None:
-        key = url_key(url)
-        self.db.execute(
-            "insert into page_urls (url_key, page_id, url, kind, first_seen_at) values (?, ?, ?, ?, ?)"
-            " on conflict(url_key) do update set kind = excluded.kind"
-            " where excluded.kind = 'former'",
-            [key, page_id, url, kind, self.now],
-        )
+        self.db.execute(_INSERT_ALIAS, [self._key(url), page_id, url, kind, self.now])
 
     # -- outcomes ----------------------------------------------------------------------------
 
@@ -216,27 +347,24 @@ class _CaptureWriter:
         content_hash = capture.content_hash or content_fingerprint(article)
         if page is None:
             page = self._new_page()
-        previous = self._current(page)
+        previous = self._previous(page)
         if previous is not None and _same_content(self.db, previous, article, content_hash):
-            return self._finish(page, "unchanged", previous)
+            return self._finish(page, "unchanged", _current(page))
         row = _version_row(page["id"], capture, article, content_hash, self.body_sha, previous)
-        version_id = int(self.db["versions"].insert(row).last_pk)
-        self.db["pages"].update(
-            page["id"],
-            {
-                "last_changed_at": self.now,
-                "version_count": row["version"],
-                "current_version_id": version_id,
-            },
+        version_id = int(self.db.execute(_INSERT_VERSION, row).lastrowid or 0)
+        page.update(
+            last_changed_at=self.now,
+            version_count=row["version"],
+            current_version_id=version_id,
+            current_version=row["version"],
         )
         if article.site_name:
             self.db.execute(
                 "update sites set name = ? where id = ? and name is null",
                 [article.site_name, page["site_id"]],
             )
-        page = {**page, "last_changed_at": self.now}
         outcome = "new" if previous is None else "changed"
-        result = self._finish(page, outcome, {"id": version_id, "version": row["version"]})
+        result = self._finish(page, outcome, _current(page))
         result.changed_fields = json.loads(row["changed_fields"])
         return result
 
@@ -247,9 +375,9 @@ class _CaptureWriter:
                 if self.capture.redirected_home
                 else (f"HTTP {self.capture.http_status}")
             )
-            self.db["pages"].update(page["id"], {"status": "gone", "gone_at": self.now})
+            page.update(status="gone", gone_at=self.now)
             self._event(page["id"], "gone", detail)
-        return self._finish({**page, "status": "gone"}, "gone", None)
+        return self._finish(page, "gone", None)
 
     def _error(self, page: dict[str, Any] | None) -> CaptureResult:
         if page is None:
@@ -262,26 +390,29 @@ class _CaptureWriter:
     ) -> CaptureResult:
         """Update the page's check times, validators and status; insert the capture row."""
         capture = self.capture
-        changes: dict[str, Any] = {"last_checked_at": self.now}
+        page["last_checked_at"] = self.now
         if outcome in ("new", "changed", "unchanged", "not_modified") and page["status"] == "gone":
-            changes.update(status="active", gone_at=None)
+            page.update(status="active", gone_at=None)
             self._event(page["id"], "returned", f"HTTP {capture.http_status}")
         if capture.http_status == 200 and self.body_sha:
-            changes.update(
+            page.update(
                 etag=capture.etag, last_modified=capture.last_modified, body_sha256=self.body_sha
             )
-        interval = revisit_interval(self.now, page.get("last_changed_at"), outcome)
-        changes["next_check_at"] = add_seconds(self.now, interval)
-        self.db["pages"].update(page["id"], changes)
-        for url in {capture.url, capture.page_url}:
-            if url_key(url) != url_key(page["url"]):
+        interval = revisit_interval(self.now, page["last_changed_at"], outcome)
+        page["next_check_at"] = add_seconds(self.now, interval)
+        self.db.execute(_UPDATE_PAGE, page)
+        aliased = {self._key(page["url"])}
+        for url in (capture.url, capture.page_url):
+            if self._key(url) not in aliased:
+                aliased.add(self._key(url))
                 self._alias(page["id"], url)
         version_id = version["id"] if version else None
         capture_id = self._insert_capture(page["id"], outcome, version_id)
-        self.db.execute(
-            "update page_events set capture_id = ? where page_id = ? and capture_id is null",
-            [capture_id, page["id"]],
-        )
+        if self.events:  # they were inserted without it: the capture row did not exist yet
+            self.db.execute(
+                "update page_events set capture_id = ? where page_id = ? and capture_id is null",
+                [capture_id, page["id"]],
+            )
         return CaptureResult(
             outcome,
             capture_id,
@@ -295,36 +426,79 @@ class _CaptureWriter:
 
     def _new_page(self) -> dict[str, Any]:
         capture = self.capture
-        site_id = ensure_site(self.db, capture.site_url or capture.page_url, now=self.now)
-        page_id = (
-            self.db["pages"]
-            .insert(
-                {
-                    "url": capture.page_url,
-                    "url_key": url_key(capture.page_url),
-                    "site_id": site_id,
-                    "first_seen_at": self.now,
-                    "status": "active",
-                    "version_count": 0,
-                }
-            )
-            .last_pk
+        page: dict[str, Any] = dict.fromkeys(_PAGE_COLUMNS)
+        page.update(
+            url=capture.page_url,
+            url_key=self._key(capture.page_url),
+            site_id=_site_id(self.db, capture.site_url or capture.page_url, self.now),
+            first_seen_at=self.now,
+            status="active",
+            version_count=0,
         )
-        return dict(self.db["pages"].get(page_id))
+        page["id"] = int(self.db.execute(_INSERT_PAGE, page).lastrowid or 0)
+        return page
 
-    def _current(self, page: dict[str, Any]) -> dict[str, Any] | None:
-        if not page.get("current_version_id"):
+    def _previous(self, page: dict[str, Any]) -> dict[str, Any] | None:
+        """The page's current version, the whole row."""
+        if not page["current_version_id"]:
             return None
-        return dict(self.db["versions"].get(page["current_version_id"]))
+        cursor = self.db.execute(
+            "select * from versions where id = ?", [page["current_version_id"]]
+        )
+        return _as_dict(cursor, cursor.fetchone())
 
     def _event(self, page_id: int, event: str, detail: str) -> None:
         self.events.append(event)
-        self.db["page_events"].insert(
-            {"page_id": page_id, "at": self.now, "event": event, "detail": detail}
+        self.db.execute(
+            "insert into page_events (page_id, at, event, detail) values (?, ?, ?, ?)",
+            [page_id, self.now, event, detail],
         )
 
     def _insert_capture(self, page_id: int | None, outcome: str, version_id: int | None) -> int:
         return _insert_capture(self.db, self.capture, page_id, self.body_sha, outcome, version_id)
+
+
+# The page dict of a page inserted by this capture: its row, and no current version yet.
+_PAGE_COLUMNS = (
+    "id",
+    "url",
+    "site_id",
+    "first_seen_at",
+    "last_checked_at",
+    "last_changed_at",
+    "version_count",
+    "current_version_id",
+    "status",
+    "url_key",
+    "next_check_at",
+    "gone_at",
+    "etag",
+    "last_modified",
+    "body_sha256",
+    "current_version",
+)
+
+
+def _current(page: dict[str, Any]) -> dict[str, Any] | None:
+    """The id and number of the page's current version, or None before its first."""
+    if not page["current_version_id"]:
+        return None
+    return {"id": page["current_version_id"], "version": page["current_version"]}
+
+
+def _as_dict(cursor: sqlite3.Cursor, row: tuple[Any, ...] | None) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    return dict(zip([column[0] for column in cursor.description], row, strict=True))
+
+
+def _page_by_key(db: Database, key: str) -> dict[str, Any] | None:
+    """The page row for this ``url_key`` (its own, or an alias's) with ``current_version``."""
+    cursor = db.execute(_PAGE_BY_KEY, {"key": key})
+    page = _as_dict(cursor, cursor.fetchone())
+    if page is not None:
+        del page["_rank"]
+    return page
 
 
 def _same_content(
@@ -453,27 +627,22 @@ def _insert_capture(
     outcome: str,
     version_id: int | None,
 ) -> int:
-    return int(
-        db["captures"]
-        .insert(
-            {
-                "page_id": page_id,
-                "crawl_id": capture.crawl_id,
-                "fetched_at": capture.fetched_at,
-                "url": capture.url,
-                "final_url": capture.final_url,
-                "http_status": capture.http_status,
-                "etag": capture.etag,
-                "last_modified": capture.last_modified,
-                "body_sha256": body_sha,
-                "bytes": len(capture.body) if capture.body is not None else None,
-                "outcome": outcome,
-                "version_id": version_id,
-                "error": capture.error,
-            }
-        )
-        .last_pk
-    )
+    row = {
+        "page_id": page_id,
+        "crawl_id": capture.crawl_id,
+        "fetched_at": capture.fetched_at,
+        "url": capture.url,
+        "final_url": capture.final_url,
+        "http_status": capture.http_status,
+        "etag": capture.etag,
+        "last_modified": capture.last_modified,
+        "body_sha256": body_sha,
+        "bytes": len(capture.body) if capture.body is not None else None,
+        "outcome": outcome,
+        "version_id": version_id,
+        "error": capture.error,
+    }
+    return int(db.execute(_INSERT_CAPTURE, row).lastrowid or 0)
 
 
 def get_page(db: Database, url: str) -> dict[str, Any] | None:
@@ -484,11 +653,10 @@ def get_page(db: Database, url: str) -> dict[str, Any] | None:
 
 def find_page_by_key(db: Database, key: str) -> dict[str, Any] | None:
     """The page whose URL, or one of its aliases and former URLs, has this ``url_key``."""
-    rows = list(db["pages"].rows_where("url_key = ?", [key], limit=1))
-    if rows:
-        return rows[0]
-    alias = db.execute("select page_id from page_urls where url_key = ?", [key]).fetchone()
-    return dict(db["pages"].get(alias[0])) if alias else None
+    page = _page_by_key(db, key)
+    if page is not None:
+        del page["current_version"]
+    return page
 
 
 def find_page(db: Database, url: str) -> dict[str, Any] | None:

@@ -184,3 +184,40 @@ def test_archive_stats(db):
     assert numbers["versions"] == 2
     assert numbers["pages_revised"] == 1
     assert numbers["captures_by_outcome"] == {"changed": 1, "new": 1}
+
+
+def test_bodies_are_zstd_and_old_zlib_rows_still_read(db):
+    import zlib
+
+    old_body = b"<html><p>Archived before zstd.</p></html>" * 50
+    db["bodies"].insert(  # a row as archives written with zlib hold it
+        {
+            "sha256": "a" * 64,
+            "size": len(old_body),
+            "compression": "zlib",
+            "body": zlib.compress(old_body, 6),
+        }
+    )
+    assert store.read_body(db, "a" * 64) == old_body
+    page = ("<html>" + "Ünïcode text, repeated. " * 400 + "</html>").encode()
+    result = store.record_capture(db, capture(body=page))
+    sha = db["captures"].get(result.capture_id)["body_sha256"]
+    row = db["bodies"].get(sha)
+    assert row["compression"] == "zstd"
+    assert len(row["body"]) < len(page) // 10
+    assert store.read_body(db, sha) == page  # byte for byte
+    db["bodies"].insert({"sha256": "b" * 64, "size": 1, "compression": "lzma", "body": b"?"})
+    with pytest.raises(ValueError, match="unknown body compression 'lzma'"):
+        store.read_body(db, "b" * 64)
+
+
+def test_a_body_seen_before_is_not_stored_again(db):
+    first = store.record_capture(db, capture())
+    again = store.record_capture(
+        db, capture(fetched_at="2026-11-29T13:00:00Z", body_unchanged=True, article=None)
+    )
+    assert again.outcome == "unchanged"
+    assert db["bodies"].count == 1
+    sha = db["captures"].get(first.capture_id)["body_sha256"]
+    assert db["captures"].get(again.capture_id)["body_sha256"] == sha
+    assert db["pages"].get(first.page_id)["body_sha256"] == sha
