@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+import math
+from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 from scrapy.exceptions import CloseSpider, NotConfigured
 
 from archive.db import ArchiveError, open_db
-from archive.models import Capture
-from archive.store import finish_crawl, record_capture, start_crawl
+from archive.models import Capture, CaptureResult
+from archive.store import commit_batch, finish_crawl, record_capture, start_crawl
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -23,13 +25,33 @@ logger = logging.getLogger(__name__)
 
 
 class StoragePipeline:
-    """Record every capture and every new version in the SQLite archive (``ARCHIVE_DB_PATH``)."""
+    """Record every capture and every new version in the SQLite archive (``ARCHIVE_DB_PATH``).
 
-    def __init__(self, crawler: Crawler, db_path: str) -> None:
+    Captures are committed in batches, at most once per ``ARCHIVE_COMMIT_SECONDS`` and at least
+    every ``ARCHIVE_COMMIT_EVERY`` captures: a capture is committed at once when the last commit
+    is that old (the first of a crawl, one after a quiet spell), otherwise it waits in the open
+    batch for the next commit, which also happens when a capture fails and when the spider
+    closes. There is no timer: the clock is read at each item. Each capture is a savepoint of its
+    batch, so a failing one is rolled back alone; a crash loses at most the open batch, whose
+    pages the next crawl fetches again, and never leaves half a capture.
+    """
+
+    def __init__(
+        self,
+        crawler: Crawler,
+        db_path: str,
+        *,
+        commit_every: int = 200,
+        commit_seconds: float = 1.0,
+    ) -> None:
         self.crawler = crawler
         self.db_path = db_path
+        self.commit_every = commit_every
+        self.commit_seconds = commit_seconds
         self.db: Database | None = None
         self.crawl_id: int | None = None
+        self.batch_size = 0  # captures written since the last commit
+        self.committed_at = -math.inf  # when captures were last committed (monotonic clock)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StoragePipeline:
@@ -39,7 +61,13 @@ class StoragePipeline:
         path = settings.get("ARCHIVE_DB_PATH")
         if not path:
             raise NotConfigured("ARCHIVE_DB_PATH is not set")
-        pipeline = cls(crawler, path)
+        every = settings.getint("ARCHIVE_COMMIT_EVERY", 200)
+        seconds = settings.getfloat("ARCHIVE_COMMIT_SECONDS", 1.0)
+        if every < 1 or seconds < 0:
+            raise ValueError(
+                "ARCHIVE_COMMIT_EVERY must be at least 1 and ARCHIVE_COMMIT_SECONDS at least 0"
+            )
+        pipeline = cls(crawler, path, commit_every=every, commit_seconds=seconds)
         # spider_closed fires after close_spider, once the final stats are known.
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
@@ -77,7 +105,7 @@ class StoragePipeline:
             redirected_home=item.redirected_home,
             body_unchanged=item.body_unchanged,
         )
-        result = record_capture(self.db, capture)
+        result = self._record(capture)
         stats = self.crawler.stats
         stats.inc_value("archive/fetches")
         stats.inc_value(f"archive/{result.outcome}")
@@ -87,12 +115,39 @@ class StoragePipeline:
             )
         return item
 
+    def _record(self, capture: Capture) -> CaptureResult:
+        """``record_capture`` in the open batch; commit it when full or the last commit is old."""
+        assert self.db is not None
+        if not self.db.conn.in_transaction:
+            self.db.begin()
+        try:
+            result = record_capture(self.db, capture)
+        except BaseException:
+            self.commit()  # the failed capture rolled back to its savepoint; keep the others
+            raise
+        self.batch_size += 1
+        if (
+            self.batch_size >= self.commit_every
+            or monotonic() - self.committed_at >= self.commit_seconds
+        ):
+            self.commit()
+        return result
+
+    def commit(self) -> None:
+        """Commit the open batch of captures, if any."""
+        self.batch_size = 0
+        self.committed_at = monotonic()
+        if self.db is not None:
+            commit_batch(self.db)
+
     def close_spider(self) -> None:
-        pass  # the crawl row is finished in spider_closed, when the finish reason is known
+        # The crawl row is finished in spider_closed, when the finish reason is known.
+        self.commit()
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         if self.db is None or self.crawl_id is None:
             return
+        self.commit()
         stats: dict[str, Any] = dict(self.crawler.stats.get_stats())
         finish_crawl(self.db, self.crawl_id, reason, stats)
         self.db.close()

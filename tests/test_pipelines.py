@@ -67,6 +67,111 @@ def test_storage_pipeline_writes_captures_and_the_crawl_row(tmp_path):
     assert capture["http_status"] == 200
 
 
+def storage_pipeline(db_path, **settings):
+    crawler = project_crawler({"ARCHIVE_DB_PATH": str(db_path), **settings})
+    pipeline = StoragePipeline.from_crawler(crawler)
+    pipeline.open_spider()
+    return pipeline
+
+
+def article_item(slug: str) -> PageItem:
+    from archive.models import Article
+
+    page = item(f"<html>{slug}</html>", slug)
+    page.article = Article(title=slug, author="A", text=f"Text of {slug}.", extractor="t 1")
+    return page
+
+
+def visible(db_path) -> list[str]:
+    """The captured URLs another connection (Datasette, the spider) sees."""
+    db = sqlite_utils.Database(db_path)
+    try:
+        return [row[0] for row in db.execute("select url from captures order by id")]
+    finally:
+        db.close()
+
+
+def test_storage_pipeline_commits_in_batches(tmp_path):
+    db_path = tmp_path / "archive.db"
+    pipeline = storage_pipeline(db_path, ARCHIVE_COMMIT_EVERY=3, ARCHIVE_COMMIT_SECONDS=3600)
+    pipeline.process_item(article_item("one"))
+    assert len(visible(db_path)) == 1  # the first capture of a crawl is committed at once
+    pipeline.process_item(article_item("two"))
+    pipeline.process_item(article_item("three"))
+    assert len(visible(db_path)) == 1
+    pipeline.process_item(article_item("four"))  # a batch of three
+    assert len(visible(db_path)) == 4
+    pipeline.process_item(article_item("five"))
+    assert len(visible(db_path)) == 4
+    pipeline.close_spider()  # commits the open batch, before spider_closed
+    assert len(visible(db_path)) == 5
+    pipeline.spider_closed(None, "finished")
+    row = sqlite_utils.Database(db_path).execute("select finish_reason from crawls").fetchone()
+    assert row == ("finished",)
+
+
+def test_storage_pipeline_commits_at_most_once_a_period(tmp_path, monkeypatch):
+    now = [100.0]
+    monkeypatch.setattr("pipelines.storage.monotonic", lambda: now[0])
+    db_path = tmp_path / "archive.db"
+    pipeline = storage_pipeline(db_path, ARCHIVE_COMMIT_SECONDS=2.5)
+    assert pipeline.commit_every == 200
+    pipeline.process_item(article_item("one"))
+    assert len(visible(db_path)) == 1
+    now[0] += 2
+    pipeline.process_item(article_item("two"))
+    now[0] += 0.4
+    pipeline.process_item(article_item("three"))
+    assert len(visible(db_path)) == 1
+    now[0] += 0.1  # 2.5 s since the last commit
+    pipeline.process_item(article_item("four"))
+    assert len(visible(db_path)) == 4
+    now[0] += 60  # after a quiet spell, a capture is committed at once
+    pipeline.process_item(article_item("five"))
+    assert len(visible(db_path)) == 5
+    now[0] += 1
+    pipeline.process_item(article_item("six"))
+    assert len(visible(db_path)) == 5
+    pipeline.spider_closed(None, "finished")
+    assert len(visible(db_path)) == 6
+
+
+def test_a_failing_capture_leaves_the_rest_of_its_batch_intact(tmp_path, monkeypatch):
+    from archive import store
+
+    real = store._insert_capture
+
+    def insert_capture(db, capture, *args):
+        if capture.page_url.endswith("/two/"):
+            raise RuntimeError("disk on fire")
+        return real(db, capture, *args)
+
+    monkeypatch.setattr(store, "_insert_capture", insert_capture)
+    db_path = tmp_path / "archive.db"
+    pipeline = storage_pipeline(db_path, ARCHIVE_COMMIT_EVERY=5, ARCHIVE_COMMIT_SECONDS=3600)
+    for slug in ("zero", "one"):  # zero is committed at once: one is in the open batch
+        pipeline.process_item(article_item(slug))
+    with pytest.raises(RuntimeError):
+        pipeline.process_item(article_item("two"))
+    committed = [f"{BASE}/posts/{slug}/" for slug in ("zero", "one")]
+    assert visible(db_path) == committed  # the batch is committed with the failure
+    pipeline.process_item(article_item("three"))
+    pipeline.spider_closed(None, "finished")
+    db = sqlite_utils.Database(db_path)
+    assert visible(db_path) == [*committed, f"{BASE}/posts/three/"]
+    assert [row["url"] for row in db["pages"].rows] == visible(db_path)
+    assert db["versions"].count == db["bodies"].count == 3
+    assert pipeline.crawler.stats.get_value("archive/new") == 3
+
+
+def test_storage_pipeline_rejects_bad_batch_settings(tmp_path):
+    crawler = project_crawler(
+        {"ARCHIVE_DB_PATH": str(tmp_path / "a.db"), "ARCHIVE_COMMIT_EVERY": 0}
+    )
+    with pytest.raises(ValueError, match="ARCHIVE_COMMIT_EVERY"):
+        StoragePipeline.from_crawler(crawler)
+
+
 def test_storage_pipeline_switches_off_and_refuses_a_bad_archive(tmp_path):
     with pytest.raises(NotConfigured):
         StoragePipeline.from_crawler(project_crawler({"ARCHIVE_ENABLED": False}))
