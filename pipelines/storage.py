@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 from scrapy.exceptions import CloseSpider, NotConfigured
+from scrapy.utils.asyncio import create_looping_call
 
 from archive.db import ArchiveError, open_db
 from archive.models import Capture, CaptureResult
@@ -30,8 +31,9 @@ class StoragePipeline:
     Captures are committed in batches, at most once per ``ARCHIVE_COMMIT_SECONDS`` and at least
     every ``ARCHIVE_COMMIT_EVERY`` captures: a capture is committed at once when the last commit
     is that old (the first of a crawl, one after a quiet spell), otherwise it waits in the open
-    batch for the next commit, which also happens when a capture fails and when the spider
-    closes. There is no timer: the clock is read at each item. Each capture is a savepoint of its
+    batch for the next commit, which also happens when a capture fails, when the spider closes,
+    and from a timer when no capture came to close the batch (a quiet spell must not hold the
+    archive's write lock, or the last captures, for long). Each capture is a savepoint of its
     batch, so a failing one is rolled back alone; a crash loses at most the open batch, whose
     pages the next crawl fetches again, and never leaves half a capture.
     """
@@ -52,6 +54,7 @@ class StoragePipeline:
         self.crawl_id: int | None = None
         self.batch_size = 0  # captures written since the last commit
         self.committed_at = -math.inf  # when captures were last committed (monotonic clock)
+        self.timer: Any = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StoragePipeline:
@@ -82,6 +85,16 @@ class StoragePipeline:
         start_urls = list(getattr(spider, "start_urls", []))
         self.crawl_id = start_crawl(self.db, start_urls)
         self.crawler.stats.set_value("archive/crawl_id", self.crawl_id)
+        if self.commit_seconds > 0:
+            try:
+                self.timer = create_looping_call(self._commit_if_due)
+            except RuntimeError:  # no reactor or event loop: not in a crawl (a test, a script)
+                return
+            self.timer.start(self.commit_seconds, now=False)
+
+    def _commit_if_due(self) -> None:
+        if self.batch_size and monotonic() - self.committed_at >= self.commit_seconds:
+            self.commit()
 
     def process_item(self, item: PageItem) -> PageItem:
         assert self.db is not None, "open_spider was not called"
@@ -142,6 +155,8 @@ class StoragePipeline:
 
     def close_spider(self) -> None:
         # The crawl row is finished in spider_closed, when the finish reason is known.
+        if self.timer is not None and self.timer.running:
+            self.timer.stop()
         self.commit()
 
     def spider_closed(self, spider: Spider, reason: str) -> None:

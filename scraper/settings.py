@@ -71,6 +71,8 @@ EXTENSIONS = {
 # Archive and extraction (see README "Settings").
 ARCHIVE_ENABLED = True
 ARCHIVE_DB_PATH = "archive.db"
+ARCHIVE_COMMIT_EVERY = 200  # captures per transaction at most…
+ARCHIVE_COMMIT_SECONDS = 1.0  # …and a commit at least this often while captures arrive
 EXTRACT_WORKERS = 0  # 0 = one worker process per CPU core
 EXTRACT_TIMEOUT = 30.0  # seconds one page may take to extract
 EXTRACT_INCLUDE_COMMENTS = False

@@ -136,6 +136,24 @@ def test_storage_pipeline_commits_at_most_once_a_period(tmp_path, monkeypatch):
     assert len(visible(db_path)) == 6
 
 
+@pytest.mark.asyncio
+async def test_a_timer_commits_a_batch_no_capture_came_to_close(tmp_path):
+    import asyncio
+
+    db_path = tmp_path / "archive.db"
+    pipeline = storage_pipeline(db_path, ARCHIVE_COMMIT_SECONDS=0.2)
+    assert pipeline.timer is not None  # a running event loop: the timer is on
+    pipeline.process_item(article_item("one"))
+    pipeline.process_item(article_item("two"))
+    assert len(visible(db_path)) == 1  # "two" waits in the open batch…
+    await asyncio.sleep(0.6)
+    assert len(visible(db_path)) == 2  # …until the timer commits it, with no item arriving
+    assert not pipeline.db.conn.in_transaction  # nor is the write lock held meanwhile
+    pipeline.close_spider()
+    assert not pipeline.timer.running
+    pipeline.spider_closed(None, "finished")
+
+
 def test_a_failing_capture_leaves_the_rest_of_its_batch_intact(tmp_path, monkeypatch):
     from archive import store
 
