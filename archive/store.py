@@ -15,14 +15,13 @@ import sys
 import zlib
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 from weakref import WeakKeyDictionary
 
 from archive.diff import word_changes
 from archive.models import Article, Capture, CaptureResult
 from archive.normalize import content_fingerprint, normalize_text, word_count
 from archive.schedule import DEFAULT_DISCOVERY, add_seconds, revisit_interval
-from archive.urls import url_key
+from archive.urls import host_of, url_key
 
 if sys.version_info >= (3, 14):
     from compression import zstd
@@ -69,16 +68,6 @@ _SITE_IDS: WeakKeyDictionary[Database, dict[str, int]] = WeakKeyDictionary()
 def utc_now() -> str:
     """The current time as ISO 8601 UTC with seconds, e.g. ``2026-11-29T16:18:00Z``."""
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def host_of(url: str) -> str:
-    """Lower-case ``host[:port]`` of a URL, without a leading ``www.``.
-
-    >>> host_of("https://WWW.Example.org:8080/a")
-    'example.org:8080'
-    """
-    netloc = urlsplit(url).netloc.lower().rsplit("@", 1)[-1]
-    return netloc.removeprefix("www.")
 
 
 def ensure_site(db: Database, url: str, *, now: str | None = None) -> int:

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from archive.schedule import DEFAULT_DISCOVERY
-from archive.store import ensure_site, find_page_by_key, host_of, utc_now
-from archive.urls import url_key
+from archive.store import ensure_site, find_page_by_key, utc_now
+from archive.urls import host_of, url_key
 
 if TYPE_CHECKING:
     from sqlite_utils import Database

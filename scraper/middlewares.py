@@ -27,8 +27,7 @@ from scrapy.http import TextResponse
 from scrapy.utils.asyncio import sleep
 from scrapy.utils.response import response_status_message
 
-from archive.store import host_of
-from archive.urls import is_http_url
+from archive.urls import host_of, is_http_url
 from scraper.content import (
     CorruptStream,
     TooLarge,
@@ -81,7 +80,7 @@ class ScopeGuardMiddleware:
 
     It runs before robots.txt is consulted (so no robots.txt of a foreign host is fetched either)
     and sees every request, including each hop of a redirect. A site is a ``host[:port]`` as
-    ``archive.store.host_of`` says; the spider's ``sites`` lists them.
+    ``archive.urls.host_of`` says; the spider's ``sites`` lists them.
     """
 
     def __init__(self, crawler: Crawler, config: ScopeConfig) -> None:
