@@ -21,7 +21,7 @@ from markupsafe import Markup, escape
 
 from archive.diff import diff_html, diff_side_by_side, diff_unified, word_changes
 from archive.feed import EDITS_SQL, FEED_LIMIT, FeedInfo, edits_feed
-from archive.store import changed_fields
+from archive.revisions import changed_fields
 
 if TYPE_CHECKING:
     import sqlite3

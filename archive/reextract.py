@@ -16,7 +16,8 @@ from w3lib.encoding import html_to_unicode
 
 from archive.extract import ExtractOptions, extract_article
 from archive.normalize import content_fingerprint
-from archive.store import COMPARED_FIELDS, article_columns, changed_fields, read_body, utc_now
+from archive.revisions import COMPARED_FIELDS, article_columns, changed_fields
+from archive.store import read_body, utc_now
 
 if TYPE_CHECKING:
     from sqlite_utils import Database

@@ -11,9 +11,10 @@ from scrapy import signals
 from scrapy.exceptions import CloseSpider, NotConfigured
 from scrapy.utils.asyncio import create_looping_call
 
+from archive.capture import record_capture
 from archive.db import ArchiveError, open_db
 from archive.models import Capture, CaptureResult
-from archive.store import commit_batch, finish_crawl, record_capture, start_crawl
+from archive.store import commit_batch, finish_crawl, start_crawl
 
 if TYPE_CHECKING:
     from scrapy import Spider

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 class VersioningPipeline:
     """Set ``item.content_hash``: the fingerprint of what the publisher wrote (``archive.normalize``).
 
-    The comparison with the page's last version happens in ``archive.store.record_capture``, inside
+    The comparison with the page's last version happens in ``archive.capture.record_capture``, inside
     the transaction that writes the capture, by an indexed lookup of that one page: the answer is
     then always consistent with what is stored, and nothing is ever loaded in bulk.
     """

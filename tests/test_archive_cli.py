@@ -9,7 +9,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from archive import store
+from archive.capture import record_capture
 from archive.cli import cli
 from archive.db import open_db
 from archive.models import Article, Capture
@@ -26,7 +26,7 @@ def archive_path(tmp_path):
         "Intro paragraph.\nOn October 17, 2025, the office published the rules.",
     ]
     for number, text in enumerate(texts):
-        store.record_capture(
+        record_capture(
             db,
             Capture(
                 url=URL,

@@ -17,10 +17,10 @@ from datasette.app import Datasette
 from markupsafe import Markup
 
 from archive import datasette_plugin
+from archive.capture import record_capture
 from archive.db import open_db
 from archive.models import Article, Capture
 from archive.serve import datasette_command, load_metadata, make_datasette
-from archive.store import record_capture
 
 STORY = "https://news.example/2026/budget"
 EVIL_URL = "javascript:alert(1)"

@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from archive import store
+from archive.capture import record_capture
 from archive.db import open_db
 from archive.models import Article, Capture
 from archive.serve import make_datasette
@@ -31,10 +31,10 @@ def archive_path(tmp_path):
     path = tmp_path / "archive.db"
     db = open_db(path)
     a, b = "http://127.0.0.1:8000/posts/a/", "http://127.0.0.1:8000/posts/b/"
-    store.record_capture(db, capture(a, 1, "Rules", "On June 30, 2024, the office said so."))
-    store.record_capture(db, capture(a, 2, "Rules", "On June 30, 2026, the office said so."))
-    store.record_capture(db, capture(b, 1, "Plain", "First text."))
-    store.record_capture(
+    record_capture(db, capture(a, 1, "Rules", "On June 30, 2024, the office said so."))
+    record_capture(db, capture(a, 2, "Rules", "On June 30, 2026, the office said so."))
+    record_capture(db, capture(b, 1, "Plain", "First text."))
+    record_capture(
         db,
         capture(b, 3, f"Plain {PAYLOAD}", f"Updated: first text. {PAYLOAD}", modified="2026-11-23"),
     )

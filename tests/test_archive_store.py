@@ -6,7 +6,9 @@ import json
 
 import pytest
 
+from archive import capture as capture_module
 from archive import store
+from archive.capture import record_capture
 from archive.db import ArchiveError, open_db
 from archive.migrations import migrations
 from archive.models import Article, Capture
@@ -28,7 +30,7 @@ def capture(text="First paragraph.\nSecond paragraph.", title="A title", **kwarg
 
 
 def test_first_capture_is_version_one(db):
-    result = store.record_capture(db, capture())
+    result = record_capture(db, capture())
     assert (result.outcome, result.version) == ("new", 1)
     page = db["pages"].get(result.page_id)
     assert page["version_count"] == 1
@@ -41,14 +43,14 @@ def test_first_capture_is_version_one(db):
 
 
 def test_refetch_with_cosmetic_differences_is_unchanged(db):
-    store.record_capture(db, capture())
+    record_capture(db, capture())
     again = capture(
         text="First\u00a0paragraph.\n\n  Second   paragraph. ",
         title="A  title",
         fetched_at="2026-11-29T11:00:00Z",
         body=b"<html>different bytes</html>",
     )
-    result = store.record_capture(db, again)
+    result = record_capture(db, again)
     assert result.outcome == "unchanged"
     assert db["versions"].count == 1
     page = db["pages"].get(result.page_id)
@@ -58,13 +60,13 @@ def test_refetch_with_cosmetic_differences_is_unchanged(db):
 
 
 def test_edit_makes_version_two_with_counts_and_fields(db):
-    store.record_capture(db, capture())
+    record_capture(db, capture())
     edited = capture(
         text="First paragraph.\nSecond edited paragraph.",
         title="A new title",
         fetched_at="2026-11-29T12:00:00Z",
     )
-    result = store.record_capture(db, edited)
+    result = record_capture(db, edited)
     assert (result.outcome, result.version) == ("changed", 2)
     assert result.changed_fields == ["title", "text"]
     version = db["versions"].get(result.version_id)
@@ -78,8 +80,8 @@ def test_edit_makes_version_two_with_counts_and_fields(db):
 
 
 def test_identical_bodies_are_stored_once_and_read_back(db):
-    first = store.record_capture(db, capture())
-    store.record_capture(db, capture(fetched_at="2026-11-29T13:00:00Z"))
+    first = record_capture(db, capture())
+    record_capture(db, capture(fetched_at="2026-11-29T13:00:00Z"))
     assert db["bodies"].count == 1
     sha = db["captures"].get(first.capture_id)["body_sha256"]
     assert store.read_body(db, sha) == capture().body
@@ -90,11 +92,11 @@ def test_identical_bodies_are_stored_once_and_read_back(db):
 
 
 def test_errors_are_captures_never_versions(db):
-    unknown = store.record_capture(db, capture(article=None, error="HTTP 503", http_status=503))
+    unknown = record_capture(db, capture(article=None, error="HTTP 503", http_status=503))
     assert unknown.outcome == "error"
     assert unknown.page_id is None  # never archived before: no page invented for it
-    ok = store.record_capture(db, capture())
-    failed = store.record_capture(
+    ok = record_capture(db, capture())
+    failed = record_capture(
         db,
         capture(article=None, error="no article text extracted", fetched_at="2026-11-29T14:00:00Z"),
     )
@@ -106,14 +108,14 @@ def test_errors_are_captures_never_versions(db):
 
 
 def test_a_failure_mid_item_leaves_nothing_half_written(db, monkeypatch):
-    store.record_capture(db, capture())
+    record_capture(db, capture())
 
     def explode(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(store, "_insert_capture", explode)
+    monkeypatch.setattr(capture_module, "_insert_capture", explode)
     with pytest.raises(RuntimeError):
-        store.record_capture(
+        record_capture(
             db, capture(text="Changed text entirely.", fetched_at="2026-11-29T15:00:00Z")
         )
     assert db["versions"].count == 1
@@ -135,7 +137,7 @@ def test_file_archive_is_wal_and_migrations_are_idempotent(tmp_path):
     path = tmp_path / "archive.db"
     db = open_db(path)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    store.record_capture(db, capture())
+    record_capture(db, capture())
     db.close()
     again = open_db(path)
     assert again["versions"].count == 1
@@ -171,14 +173,14 @@ def test_unusable_archive_is_a_clear_error(tmp_path):
 
 
 def test_full_text_search_follows_versions(db):
-    store.record_capture(db, capture(text="The committee met on Tuesday."))
+    record_capture(db, capture(text="The committee met on Tuesday."))
     rows = list(db.query("select rowid from versions_fts where versions_fts match 'committee'"))
     assert len(rows) == 1
 
 
 def test_archive_stats(db):
-    store.record_capture(db, capture())
-    store.record_capture(db, capture(text="Other text.", fetched_at="2026-11-29T16:00:00Z"))
+    record_capture(db, capture())
+    record_capture(db, capture(text="Other text.", fetched_at="2026-11-29T16:00:00Z"))
     numbers = store.archive_stats(db)
     assert numbers["pages"] == 1
     assert numbers["versions"] == 2
@@ -200,7 +202,7 @@ def test_bodies_are_zstd_and_old_zlib_rows_still_read(db):
     )
     assert store.read_body(db, "a" * 64) == old_body
     page = ("<html>" + "Ünïcode text, repeated. " * 400 + "</html>").encode()
-    result = store.record_capture(db, capture(body=page))
+    result = record_capture(db, capture(body=page))
     sha = db["captures"].get(result.capture_id)["body_sha256"]
     row = db["bodies"].get(sha)
     assert row["compression"] == "zstd"
@@ -212,8 +214,8 @@ def test_bodies_are_zstd_and_old_zlib_rows_still_read(db):
 
 
 def test_a_body_seen_before_is_not_stored_again(db):
-    first = store.record_capture(db, capture())
-    again = store.record_capture(
+    first = record_capture(db, capture())
+    again = record_capture(
         db, capture(fetched_at="2026-11-29T13:00:00Z", body_unchanged=True, article=None)
     )
     assert again.outcome == "unchanged"

@@ -6,7 +6,9 @@ import sqlite3
 
 import pytest
 
+from archive import capture as capture_module
 from archive import store
+from archive.capture import record_capture
 from archive.db import open_db
 from archive.models import Article, Capture
 
@@ -41,7 +43,7 @@ def statements(db, capture: Capture) -> list[str]:
     trace: list[str] = []
     db.conn.set_trace_callback(trace.append)
     try:
-        store.record_capture(db, capture)
+        record_capture(db, capture)
     finally:
         db.conn.set_trace_callback(None)
     ours = [sql for sql in trace if not sql.startswith("--")]
@@ -53,7 +55,7 @@ def writes(trace: list[str]) -> list[str]:
 
 
 def test_statements_per_capture(db):
-    store.record_capture(db, capture(0))  # the site is known from now on
+    record_capture(db, capture(0))  # the site is known from now on
     new = statements(db, capture(1))
     assert len(new) <= 12, new
     assert not [sql for sql in new if "sqlite_master" in sql or "PRAGMA" in sql.upper()]
@@ -71,7 +73,7 @@ def test_statements_per_capture(db):
 
 
 def test_events_and_aliases_only_when_there_are_some(db):
-    store.record_capture(db, capture(1))
+    record_capture(db, capture(1))
     quiet = statements(db, capture(1, url=f"{SITE}posts/1/?utm_source=feed", http_status=304))
     assert not [sql for sql in writes(quiet) if "page_events" in sql or "page_urls" in sql]
     gone = statements(db, capture(1, http_status=410, body=None, article=None))
@@ -82,7 +84,7 @@ def test_events_and_aliases_only_when_there_are_some(db):
         ),
         "update page_events set capture_id = 3 where page_id = 1 and capture_id is null",
     ]
-    short = store.record_capture(db, capture(1, url=f"{SITE}?p=1", body_unchanged=True))
+    short = record_capture(db, capture(1, url=f"{SITE}?p=1", body_unchanged=True))
     assert short.events == ["returned"]
     assert [row["url"] for row in db["page_urls"].rows] == [f"{SITE}?p=1"]
     assert [row["capture_id"] for row in db["page_events"].rows] == [3, short.capture_id]
@@ -91,7 +93,7 @@ def test_events_and_aliases_only_when_there_are_some(db):
 def test_a_site_added_by_another_connection_is_found(tmp_path):
     path = tmp_path / "archive.db"
     db = open_db(path)
-    store.record_capture(db, capture(1))  # caches blog.test
+    record_capture(db, capture(1))  # caches blog.test
     other = sqlite3.connect(path)
     with other:
         other.execute(
@@ -100,9 +102,7 @@ def test_a_site_added_by_another_connection_is_found(tmp_path):
         )
     other.close()
     url = "http://other.test/a/"
-    result = store.record_capture(
-        db, capture(2, url=url, page_url=url, site_url="http://other.test/")
-    )
+    result = record_capture(db, capture(2, url=url, page_url=url, site_url="http://other.test/"))
     site = db.execute("select id from sites where host = 'other.test'").fetchone()[0]
     assert db["pages"].get(result.page_id)["site_id"] == site
     assert db["sites"].count == 2
@@ -110,17 +110,17 @@ def test_a_site_added_by_another_connection_is_found(tmp_path):
 
 
 def test_a_rolled_back_site_is_not_remembered(db, monkeypatch):
-    real = store._insert_capture
+    real = capture_module._insert_capture
 
     def explode(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(store, "_insert_capture", explode)
+    monkeypatch.setattr(capture_module, "_insert_capture", explode)
     with pytest.raises(RuntimeError):
-        store.record_capture(db, capture(1))  # adds the site, then rolls it back
+        record_capture(db, capture(1))  # adds the site, then rolls it back
     assert db["sites"].count == 0
-    monkeypatch.setattr(store, "_insert_capture", real)
-    result = store.record_capture(db, capture(1))
+    monkeypatch.setattr(capture_module, "_insert_capture", real)
+    result = record_capture(db, capture(1))
     assert result.outcome == "new"
     site_id = db["pages"].get(result.page_id)["site_id"]
     assert db["sites"].get(site_id)["host"] == "blog.test"
@@ -128,13 +128,13 @@ def test_a_rolled_back_site_is_not_remembered(db, monkeypatch):
 
 def test_a_batch_whose_commit_fails_is_rolled_back_and_forgotten(db):
     db.begin()
-    store.record_capture(db, capture(1))  # adds the site inside the batch
+    record_capture(db, capture(1))  # adds the site inside the batch
     db.execute("PRAGMA defer_foreign_keys = ON")  # so that COMMIT is what fails
     db.execute("update captures set page_id = 999")
     with pytest.raises(sqlite3.IntegrityError):
         store.commit_batch(db)
     assert not db.conn.in_transaction
     assert db["sites"].count == db["pages"].count == 0
-    result = store.record_capture(db, capture(2))
+    result = record_capture(db, capture(2))
     site_id = db["pages"].get(result.page_id)["site_id"]
     assert db["sites"].get(site_id)["host"] == "blog.test"

@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from archive import store, watch
+from archive.capture import record_capture
 from archive.lock import CrawlLock, LockHeld
 from archive.models import Article, Capture
 
@@ -32,7 +33,7 @@ def test_sites_add_list_remove(db):
     site = watch.add_site(db, "http://127.0.0.1:8000/", every=7200)
     assert site["discover_every"] == 7200
     assert [s["url"] for s in watch.due_sites(db, "2026-11-29T00:00:00Z")] == [site["url"]]
-    store.record_capture(db, capture("2026-11-29T10:00:00Z"))
+    record_capture(db, capture("2026-11-29T10:00:00Z"))
     [listed] = watch.list_sites(db)
     assert (listed["pages"], listed["pages_revised"]) == (1, 0)
     watch.remove_site(db, "http://127.0.0.1:8000/anything")
@@ -44,14 +45,14 @@ def test_sites_add_list_remove(db):
 
 
 def test_revisit_schedule_and_page_state(db):
-    store.record_capture(db, capture("2026-11-29T10:00:00Z"))
+    record_capture(db, capture("2026-11-29T10:00:00Z"))
     state = watch.page_state(db, URL + "?utm_source=x")
     assert state.etag == '"v1"'
     assert state.body_sha256
     assert state.next_check_at == "2026-11-29T10:15:00Z"  # just changed: 15 minutes
     assert [p["url"] for p in watch.due_pages(db, "2026-11-29T10:15:00Z")] == [URL]
     assert watch.due_pages(db, "2026-11-29T10:14:59Z") == []
-    result = store.record_capture(
+    result = record_capture(
         db, capture("2026-11-30T12:00:00Z", http_status=304, body=None, article=None)
     )
     assert result.outcome == "not_modified"
@@ -60,12 +61,12 @@ def test_revisit_schedule_and_page_state(db):
 
 
 def test_gone_and_returned_and_silent_edit(db):
-    store.record_capture(db, capture("2026-11-29T10:00:00Z"))
-    gone = store.record_capture(db, capture("2026-11-29T11:00:00Z", http_status=410, article=None))
+    record_capture(db, capture("2026-11-29T10:00:00Z"))
+    gone = record_capture(db, capture("2026-11-29T11:00:00Z", http_status=410, article=None))
     assert (gone.outcome, gone.events) == ("gone", ["gone"])
-    again = store.record_capture(db, capture("2026-11-29T12:00:00Z", http_status=404, article=None))
+    again = record_capture(db, capture("2026-11-29T12:00:00Z", http_status=404, article=None))
     assert (again.outcome, again.events) == ("gone", [])  # gone once, not twice
-    back = store.record_capture(
+    back = record_capture(
         db,
         capture(
             "2026-11-29T13:00:00Z",
@@ -83,17 +84,15 @@ def test_gone_and_returned_and_silent_edit(db):
 
 
 def test_unknown_page_errors_make_no_page(db):
-    result = store.record_capture(
-        db, capture("2026-11-29T10:00:00Z", http_status=404, article=None)
-    )
+    result = record_capture(db, capture("2026-11-29T10:00:00Z", http_status=404, article=None))
     assert (result.outcome, result.page_id) == ("error", None)
     assert db["pages"].count == 0
 
 
 def test_aliases_lead_to_one_page(db):
-    first = store.record_capture(db, capture("2026-11-29T10:00:00Z", url=URL + "amp/"))
+    first = record_capture(db, capture("2026-11-29T10:00:00Z", url=URL + "amp/"))
     shortlink = "http://127.0.0.1:8000/?p=123"  # redirects to the article, whose canonical is URL
-    second = store.record_capture(db, capture("2026-11-29T11:00:00Z", url=shortlink, page_url=URL))
+    second = record_capture(db, capture("2026-11-29T11:00:00Z", url=shortlink, page_url=URL))
     assert first.page_id == second.page_id
     assert store.find_page(db, URL + "amp/")["id"] == first.page_id  # same identity key
     assert store.find_page(db, shortlink)["id"] == first.page_id  # recorded alias

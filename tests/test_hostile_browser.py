@@ -25,10 +25,10 @@ import lxml.etree
 import pytest
 import sqlite_utils
 
+from archive.capture import record_capture
 from archive.db import open_db
 from archive.models import Article, Capture
 from archive.serve import datasette_command
-from archive.store import record_capture
 from tests.hostile import pages
 from tests.hostile.crawl import hostile_crawl
 from tests.hostile.server import HostileServer

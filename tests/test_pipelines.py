@@ -155,16 +155,16 @@ async def test_a_timer_commits_a_batch_no_capture_came_to_close(tmp_path):
 
 
 def test_a_failing_capture_leaves_the_rest_of_its_batch_intact(tmp_path, monkeypatch):
-    from archive import store
+    from archive import capture as capture_module
 
-    real = store._insert_capture
+    real = capture_module._insert_capture
 
     def insert_capture(db, capture, *args):
         if capture.page_url.endswith("/two/"):
             raise RuntimeError("disk on fire")
         return real(db, capture, *args)
 
-    monkeypatch.setattr(store, "_insert_capture", insert_capture)
+    monkeypatch.setattr(capture_module, "_insert_capture", insert_capture)
     db_path = tmp_path / "archive.db"
     pipeline = storage_pipeline(db_path, ARCHIVE_COMMIT_EVERY=5, ARCHIVE_COMMIT_SECONDS=3600)
     for slug in ("zero", "one"):  # zero is committed at once: one is in the open batch
