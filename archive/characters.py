@@ -13,6 +13,8 @@ import re
 import unicodedata
 from typing import TYPE_CHECKING
 
+from lxml.etree import XPath
+
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
 
@@ -22,8 +24,9 @@ _FRAGILE = re.compile(
     "\u1ab0-\u1aff\u1dc0-\u1dff\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f"
     "\u20d0-\u20ff\ufe00-\ufe0f\ufe20-\ufe2f\ufeff\U000e0000-\U000e007f]"
 )
-_BLOCKS = (
-    "//p | //li | //h1 | //h2 | //h3 | //h4 | //h5 | //h6 | //blockquote | //td | //dd | //title"
+_BLOCKS = XPath(  # one pass over the page, in page order as a union of //p, //li… would be
+    "//*[self::p or self::li or self::h1 or self::h2 or self::h3 or self::h4 or self::h5"
+    " or self::h6 or self::blockquote or self::td or self::dd or self::title]"
 )
 
 
@@ -49,7 +52,7 @@ def comparable(text: str) -> str:
 def restore_characters(tree: HtmlElement, lines: list[str]) -> list[str]:
     """Replace each line that equals a page block up to ``comparable`` by that block's text."""
     originals: dict[str, str] = {}
-    for element in tree.xpath(_BLOCKS):
+    for element in _BLOCKS(tree):
         original = " ".join(element.text_content().split())
         if has_fragile_characters(original):
             originals.setdefault(comparable(original), original)

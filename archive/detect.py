@@ -12,11 +12,13 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from lxml.etree import XPath
+
 from archive.normalize import strip_volatile
 from archive.pagemeta import (
     ARTICLE_TYPES,
+    Declarations,
     json_ld_authors,
-    json_ld_items,
     meta_content,
     schema_types,
 )
@@ -27,7 +29,9 @@ if TYPE_CHECKING:
     from lxml.html import HtmlElement
 
 
-_HTML_SPACE = re.compile(r"[ \t\n\r\f]+")  # what HTML collapses; not \s: a no-break space stays
+# Runs of what HTML collapses (not \s: a no-break space stays), but for a lone space: it would
+# stay as it is, and most text has one between every two words.
+_HTML_SPACES = re.compile(r" [ \t\n\r\f]+|[\t\n\r\f][ \t\n\r\f]*")
 # Where whitespace is kept as is (or is not text at all: no need to spend time there).
 _KEEP_SPACE = frozenset(
     {"pre", "textarea", "code", "listing", "plaintext", "xmp", "script", "style", "template"}
@@ -56,6 +60,19 @@ _TOKEN = re.compile(r"\w+")
 REGION_MIN_WORDS = 5
 """Lines trafilatura left out count only from this many words: shorter ones are labels, buttons."""
 
+_TITLE = XPath("//head/title/text()")
+_AUTHOR_METAS = XPath(
+    "//meta[@name='author' or @property='article:author' or @name='article:author'"
+    " or @name='parsely-author' or @name='sailthru.author' or @name='byl'"
+    " or @name='dc.creator' or @name='DC.creator']/@content"
+)
+# Elements with itemprop=author, rel=author or a byline class, in page order: libxml2 tests
+# attributes faster than it tests every element for them.
+_BYLINES = XPath(
+    "(//@itemprop[. = 'author'] | //a/@rel[contains(concat(' ', ., ' '), ' author ')]"
+    " | //@class[contains(., 'byline') or contains(., 'author')])/.."
+)
+
 
 def collapse_whitespace(tree: HtmlElement) -> None:
     """Collapse runs of HTML whitespace to one space, as a browser renders them (not in ``<pre>``).
@@ -68,20 +85,25 @@ def collapse_whitespace(tree: HtmlElement) -> None:
     >>> collapse_whitespace(tree); tostring(tree)
     b'<div><p>one two</p><pre>a\\n  b</pre></div>'
     """
-    stack = [tree]
-    while stack:
-        element = stack.pop()
-        if not isinstance(element.tag, str) or element.tag in _KEEP_SPACE:
-            continue
-        if element.text:
-            element.text = _HTML_SPACE.sub(" ", element.text)
-        for child in element:
-            if child.tail:
-                child.tail = _HTML_SPACE.sub(" ", child.tail)
-            stack.append(child)
+    collapse = _HTML_SPACES.sub
+    kept = set(tree.iter(*_KEEP_SPACE))
+    inside = {descendant for element in kept for descendant in element.iterdescendants()}
+    for element in tree.iter():  # one pass in C; a walk in Python costs twice as much
+        if element in inside:
+            continue  # its text and its tail are preformatted
+        text = element.text
+        if text and element not in kept and isinstance(element.tag, str):
+            collapsed = collapse(" ", text)
+            if collapsed != text:  # setting text costs more than comparing it
+                element.text = collapsed
+        tail = element.tail
+        if tail and element is not tree:
+            collapsed = collapse(" ", tail)
+            if collapsed != tail:
+                element.tail = collapsed
 
 
-def read_detection_text(tree: HtmlElement, text: str) -> str:
+def read_detection_text(tree: HtmlElement, text: str, declared: Declarations | None = None) -> str:
     """What change detection compares, one item per line: headlines, bylines, then the article.
 
     ``headline:`` lines come from JSON-LD ``headline``, ``og:``/``twitter:title``, ``<title>`` and
@@ -91,10 +113,13 @@ def read_detection_text(tree: HtmlElement, text: str) -> str:
     Args:
         tree: the page, as parsed for extraction.
         text: trafilatura's text of it, one paragraph per line.
+        declared: ``Declarations.read(tree)``, when another reader needs them too.
     """
+    declared = declared or Declarations.read(tree)
     layout = _Layout(tree, text)
-    articles = [item for item in json_ld_items(tree) if schema_types(item) & ARTICLE_TYPES]
-    lines = [f"headline: {value}" for value in _declared_headlines(tree, articles, layout)]
+    articles = [item for item in declared.json_ld if schema_types(item) & ARTICLE_TYPES]
+    headlines = _declared_headlines(tree, declared.metas, articles, layout)
+    lines = [f"headline: {value}" for value in headlines]
     lines += [f"byline: {value}" for value in _declared_bylines(tree, articles, layout)]
     lines += _article_lines(layout)
     return "\n".join(lines)
@@ -111,14 +136,26 @@ class _Layout:
         self.lines = [line for line in text.splitlines() if line.strip()]
         self.keys = keys = {_key(line) for line in self.lines}
         longest = max(map(len, self.lines), default=0) + 20  # room for the markup's spacing
-        self.kept: dict[HtmlElement, int] = {}  # element -> length of the line it holds
-        for element in tree.iter(_TEXT_BLOCKS):
+        # A block's key is never longer than its text: shorter blocks hold no line of 4+ words.
+        shortest = min((len(key) for key in keys if key.count(" ") >= 3), default=longest + 1)
+        found: list[tuple[HtmlElement, int]] = []  # element, length of the line it holds
+        containers: set[HtmlElement] = set()  # around a block too long, so too long as well
+        for element in reversed(list(tree.iter(_TEXT_BLOCKS))):  # inner blocks first
+            if element in containers:
+                continue
             content = element.text_content()
-            if len(content) > longest:
-                continue  # a container of several lines
+            if len(content) > longest:  # a container of several lines
+                for ancestor in element.iterancestors():
+                    if ancestor in containers:
+                        break
+                    containers.add(ancestor)
+                continue
+            if len(content) < shortest:
+                continue  # a label
             key = _key(content)
             if key in keys and key.count(" ") >= 3:  # 4+ words: short lines are ambiguous
-                self.kept[element] = len(key)
+                found.append((element, len(key)))
+        self.kept = dict(reversed(found))  # in page order
         for element in list(self.kept):  # a <div> around a <p> holds the same line: once
             for ancestor in element.iterancestors():
                 self.kept.pop(ancestor, None)
@@ -129,13 +166,12 @@ class _Layout:
         self.total = sum(self.kept.values())
         # Furniture names that cover much of the text (a "widget" per paragraph) are not furniture.
         self.names_trusted = True
+        self._furniture: dict[HtmlElement, bool] = {}
         misplaced = sum(
-            weight
-            for element, weight in self.kept.items()
-            if any(map(self._is_furniture, (element, *element.iterancestors())))
+            weight for element, weight in self.kept.items() if self.in_furniture(element)
         )
         self.names_trusted = misplaced <= 0.3 * self.total
-        self._furniture: dict[HtmlElement, bool] = {}
+        self._furniture = {}  # what is furniture changes with the trust in names
 
     def is_furniture(self, element: HtmlElement) -> bool:
         """A furniture tag or name, unless it holds half the text (a wrapper named "paywall")."""
@@ -187,12 +223,15 @@ class _Layout:
 
 
 def _declared_headlines(
-    tree: HtmlElement, articles: list[dict[str, Any]], layout: _Layout
+    tree: HtmlElement,
+    tags: dict[tuple[str, str], str],
+    articles: list[dict[str, Any]],
+    layout: _Layout,
 ) -> list[str]:
     found = [item["headline"] for item in articles if isinstance(item.get("headline"), str)]
     for name in ("og:title", "twitter:title"):
-        found.append(meta_content(tree, name) or "")
-    found += tree.xpath("//head/title/text()")
+        found.append(meta_content(tree, name, tags) or "")
+    found += _TITLE(tree)
     found += [h1.text_content() for h1 in tree.iter("h1") if not layout.in_furniture(h1)]
     return _distinct(found)
 
@@ -201,15 +240,8 @@ def _declared_bylines(
     tree: HtmlElement, articles: list[dict[str, Any]], layout: _Layout
 ) -> list[str]:
     found = json_ld_authors(articles)
-    found += tree.xpath(
-        "//meta[@name='author' or @property='article:author' or @name='article:author'"
-        " or @name='parsely-author' or @name='sailthru.author' or @name='byl'"
-        " or @name='dc.creator' or @name='DC.creator']/@content"
-    )
-    for element in tree.xpath(
-        "//*[@itemprop='author'] | //a[contains(concat(' ', @rel, ' '), ' author ')]"
-        " | //*[contains(@class, 'byline') or contains(@class, 'author')]"
-    ):
+    found += _AUTHOR_METAS(tree)
+    for element in _BYLINES(tree):
         value = element.text_content()
         if len(value) <= 200 and not layout.in_furniture(element):
             found.append(value)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
+
+from lxml.etree import XPath
 
 from archive.urls import is_http_url
 
@@ -29,15 +32,40 @@ ARTICLE_TYPES = {
     "TechArticle",
 }
 
+_JSON_LD = XPath('//script[@type="application/ld+json"]/text()')
+_METAS = XPath("//meta[@content]")
+_CANONICAL = XPath('//head/link[@rel="canonical"]/@href')
+_META_KEYS = ("property", "name", "itemprop")
 
-def read_page_metadata(tree: HtmlElement) -> dict[str, str]:
+
+@dataclass(frozen=True)
+class Declarations:
+    """What a page declares in JSON-LD and ``<meta>`` tags, read once for all its readers."""
+
+    json_ld: list[dict[str, Any]]
+    """Every JSON-LD object of the page (``json_ld_items``)."""
+    metas: dict[tuple[str, str], str]
+    """The first ``content`` of each kind of ``<meta>`` (``meta_tags``)."""
+
+    @classmethod
+    def read(cls, tree: HtmlElement) -> Declarations:
+        """Read them from the page."""
+        return cls(json_ld_items(tree), meta_tags(tree))
+
+
+def read_page_metadata(tree: HtmlElement, declared: Declarations | None = None) -> dict[str, str]:
     """Dates, language and canonical URL as the page declares them (JSON-LD first, then meta).
 
     trafilatura gives the publication date as a day; the page often says the time too, and only
     the page says when it was last modified.
+
+    Args:
+        tree: the page.
+        declared: ``Declarations.read(tree)``, when another reader needs them too.
     """
+    declared = declared or Declarations.read(tree)
     found: dict[str, str] = {}
-    items = json_ld_items(tree)
+    items, tags = declared.json_ld, declared.metas
     for item in items:
         for key, field in (("datePublished", "published_at"), ("dateModified", "modified_at")):
             value = item.get(key)
@@ -59,7 +87,7 @@ def read_page_metadata(tree: HtmlElement) -> dict[str, str]:
         if field in found:
             continue
         for name in names:
-            value = meta_content(tree, name)
+            value = meta_content(tree, name, tags)
             if value:
                 found[field] = value
                 break
@@ -70,14 +98,14 @@ def read_page_metadata(tree: HtmlElement) -> dict[str, str]:
                 found[field] = normalised
             else:
                 del found[field]
-    lang = tree.get("lang") or meta_content(tree, "og:locale")
+    lang = tree.get("lang") or meta_content(tree, "og:locale", tags)
     if lang:
         found["language"] = lang.strip().replace("_", "-")
-    canonical = tree.xpath('//head/link[@rel="canonical"]/@href')
+    canonical = _CANONICAL(tree)
     if canonical and is_http_url(canonical[0]):
         found["canonical_url"] = canonical[0].strip()
     articles = [item for item in items if schema_types(item) & ARTICLE_TYPES]
-    author = meta_content(tree, "author") or "; ".join(json_ld_authors(articles))
+    author = meta_content(tree, "author", tags) or "; ".join(json_ld_authors(articles))
     if author:
         found["author"] = author
     return found
@@ -106,7 +134,7 @@ def to_utc_iso(value: str) -> str | None:
 def json_ld_items(tree: HtmlElement) -> list[dict[str, Any]]:
     """Every JSON-LD object of the page, ``@graph`` members included; broken JSON-LD is skipped."""
     items: list[dict[str, Any]] = []
-    for script in tree.xpath('//script[@type="application/ld+json"]/text()'):
+    for script in _JSON_LD(tree):
         try:
             data = json.loads(script)
         except (ValueError, RecursionError):
@@ -136,13 +164,44 @@ def schema_types(item: dict[str, Any]) -> set[str]:
     return {name.rsplit("/", 1)[-1] for name in names if isinstance(name, str)}
 
 
-def meta_content(tree: HtmlElement, name: str) -> str | None:
-    """The first non-empty ``content`` of a ``<meta>`` with this property, name or itemprop."""
-    for attr in ("property", "name", "itemprop"):
-        values = tree.xpath(f'//meta[@{attr}="{name}"]/@content')
-        if values and values[0].strip():
-            return str(values[0]).strip()
+def meta_content(
+    tree: HtmlElement, name: str, tags: dict[tuple[str, str], str] | None = None
+) -> str | None:
+    """The ``content`` of the first ``<meta>`` with this property, else name, else itemprop.
+
+    Args:
+        tree: the page.
+        name: the property, name or itemprop, e.g. ``og:title``.
+        tags: ``meta_tags(tree)``, to read the page once for several names.
+
+    Returns:
+        The content, stripped; None when the first such ``<meta>`` of each kind has none.
+    """
+    tags = meta_tags(tree) if tags is None else tags
+    for key in _META_KEYS:
+        value = tags.get((key, name), "").strip()
+        if value:
+            return value
     return None
+
+
+def meta_tags(tree: HtmlElement) -> dict[tuple[str, str], str]:
+    """The ``content`` of the first ``<meta>`` by ``(attribute, value)``, in one pass over the page.
+
+    The attributes are property, name and itemprop.
+
+    >>> from lxml.html import fromstring
+    >>> meta_tags(fromstring('<meta name="author" content="Ann"><meta name="author" content="Bo">'))
+    {('name', 'author'): 'Ann'}
+    """
+    tags: dict[tuple[str, str], str] = {}
+    for meta in _METAS(tree):
+        content = meta.get("content")
+        for key in _META_KEYS:
+            value = meta.get(key)
+            if value is not None:
+                tags.setdefault((key, value), content)
+    return tags
 
 
 def json_ld_authors(articles: list[dict[str, Any]]) -> list[str]:

@@ -7,8 +7,14 @@ import random
 import pytest
 
 from archive.demo import load_posts, render_site
-from archive.extract import extract_article
-from archive.pagemeta import read_page_metadata, to_utc_iso
+from archive.extract import (
+    EXTRACTOR,
+    ExtractOptions,
+    extract_article,
+    extractor_name,
+    options_of,
+)
+from archive.pagemeta import meta_content, read_page_metadata, to_utc_iso
 from tests.corpus_blog import corpus_dir, load_corpus
 from tests.mutations import WHITESPACE, mutate
 from tests.quality import f1_score
@@ -81,6 +87,43 @@ def test_page_metadata_author_falls_back_to_json_ld():
         </script></head><body><p>x</p></body></html>"""
     )
     assert read_page_metadata(tree)["author"] == "Maren Holt; Ola Berg"
+
+
+def test_meta_content_takes_the_first_tag_of_each_kind():
+    from lxml.html import fromstring
+
+    tree = fromstring(
+        """<html><head><meta property="og:title" content=" "><meta name="og:title" content="Named">
+        <meta property="og:title" content="Second"><meta itemprop="og:title" content="Item">
+        <meta name="author"><meta name="author" content="Ann"></head><body></body></html>"""
+    )
+    assert meta_content(tree, "og:title") == "Named"  # a blank property falls through to name
+    assert meta_content(tree, "author") == "Ann"  # a tag without content does not count
+    assert meta_content(tree, "description") is None
+
+
+def test_extractor_names_the_options_that_change_the_text():
+    import trafilatura
+
+    variants = [
+        ExtractOptions(),
+        ExtractOptions(fast=True),
+        ExtractOptions(favor_precision=True),
+        ExtractOptions(favor_recall=True),
+        ExtractOptions(include_comments=True),
+        ExtractOptions(include_tables=False),
+    ]
+    names = [extractor_name(options) for options in variants]
+    assert len(set(names)) == len(names)
+    assert [options_of(name) for name in names] == variants
+    # The default options keep the name they had before the options were named.
+    assert EXTRACTOR == names[0] == f"trafilatura {trafilatura.__version__} (detection 2)"
+    assert names[1] == f"trafilatura {trafilatura.__version__} (detection 2, fast)"
+    post = load_posts()[0]
+    html = render_site([post], site_name="S", base_url=BASE)[f"/posts/{post.slug}/"][1].decode()
+    article = extract_article(html, f"{BASE}/posts/{post.slug}/", ExtractOptions(fast=True))
+    assert article is not None
+    assert article.extractor == names[1]
 
 
 def test_to_utc_iso():
@@ -184,6 +227,22 @@ def test_extraction_fills_detection_text_and_ignores_reflow():
     assert (after.text, after.detection_text) == (before.text, before.detection_text)
 
 
+def test_collapse_whitespace_leaves_preformatted_subtrees_alone():
+    from lxml.html import fromstring, tostring
+
+    from archive.detect import collapse_whitespace
+
+    tree = fromstring(
+        "<div>a \n b<pre>x\n <b>y\n  z</b>\n in pre</pre>\n after \t pre"
+        "<script>1\n  2</script>\n\n<p>one  two<br>\r\nthree\f</p></div>"
+    )
+    collapse_whitespace(tree)
+    assert tostring(tree, encoding="unicode") == (
+        "<div>a b<pre>x\n <b>y\n  z</b>\n in pre</pre> after pre"
+        "<script>1\n  2</script> <p>one two<br> three </p></div>"
+    )
+
+
 def test_collapse_whitespace_keeps_preformatted_text():
     from lxml.html import fromstring, tostring
 
@@ -194,3 +253,61 @@ def test_collapse_whitespace_keeps_preformatted_text():
     assert tostring(tree, encoding="unicode") == (
         "<div><p> a b </p><pre> x\n  y </pre><code>1\n 2</code>\u00a0 c</div>"
     )
+
+
+def _tree_bytes(tree):
+    from lxml.html import tostring
+
+    return None if tree is None else tostring(tree)
+
+
+EDGE_PAGES = [
+    "",
+    "   ",
+    "plain text",
+    "<p>a fragment</p>",
+    "<html/>",
+    '<?xml version="1.0" encoding="utf-8"?><html><body><p>declared</p></body></html>',
+    "\ud800<html><body><p>a lone surrogate</p></body></html>",
+    "<!DOCTYPE html/><html><body><p>x</p></body></html>",
+]
+
+
+@pytest.mark.parametrize("html", EDGE_PAGES)
+def test_pages_parse_as_trafilatura_parses_them(html):
+    from trafilatura.utils import load_html
+
+    from archive.extract import _load_html
+
+    assert _tree_bytes(_load_html(html)) == _tree_bytes(load_html(html))
+
+
+@pytest.mark.corpus
+@pytest.mark.skipif(not corpus_dir().exists(), reason="corpus not available")
+def test_corpus_parses_and_reads_metadata_as_trafilatura_does():
+    """Our parser and our share of trafilatura's metadata reader give trafilatura's results."""
+    from trafilatura import bare_extraction
+    from trafilatura.utils import load_html
+
+    from archive.extract import (
+        _EARLY_END_TAGS,
+        _config,
+        _load_html,
+        _trafilatura_metadata,
+        parse_page,
+    )
+
+    fields = ("title", "author", "date", "description", "sitename", "language", "tags")
+    fields += ("categories", "image", "url")
+    for page in load_corpus():
+        html = _EARLY_END_TAGS.sub("", page.html)
+        assert _tree_bytes(_load_html(html)) == _tree_bytes(load_html(html)), page.id
+        tree = parse_page(page.html)
+        before = _tree_bytes(tree)
+        ours = _trafilatura_metadata(tree, page.url, with_date=True)
+        assert _tree_bytes(tree) == before, page.id  # the page is only read
+        theirs = bare_extraction(
+            tree, url=page.url, with_metadata=True, fast=True, config=_config()
+        )
+        for field in fields:
+            assert getattr(ours, field) == getattr(theirs, field), (page.id, field)
