@@ -1,8 +1,11 @@
 """Run a command and measure its whole process tree: wall time, CPU time, peak RSS.
 
 CPU comes from ``getrusage(RUSAGE_CHILDREN)`` before and after: it counts every descendant that
-was waited for (worker pools are joined by their parents), and nothing else, as long as no other
-child of this process ends meanwhile (the blog server runs for the whole bench). Peak RSS is the
+was waited for, and nothing else, as long as no other child of this process ends meanwhile (the
+blog server runs for the whole bench). This process is made a *child subreaper*, so descendants
+their parent never waits for (a multiprocessing forkserver outlives the crawler by a moment and
+is reaped by nobody; the workers forked from it are reaped by it) come back to it, and it reaps
+them: their CPU is counted too. Peak RSS is the
 largest sum of the tree's resident sets, sampled from /proc every ``interval`` seconds; pages
 shared between processes (a forkserver and the workers forked from it) count once per process
 there. Peak PSS, sampled alongside from ``smaps_rollup``, splits each shared page between the
@@ -12,6 +15,7 @@ processes that share it: the memory the tree really takes.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import resource
 import subprocess
@@ -25,6 +29,27 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+def _become_subreaper() -> None:
+    """Orphaned descendants are re-parented to this process instead of init (Linux ≥ 3.4)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER) failed")
+
+
+def _reap_orphans(known: set[int], timeout: float = 10.0) -> None:
+    """Wait for the processes that became our children when their parent exited (not ``known``)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        orphans = set(_children().get(os.getpid(), [])) - known
+        if not orphans:
+            return
+        for pid in orphans:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)
+        time.sleep(0.02)
 
 
 @dataclass(frozen=True)
@@ -143,7 +168,9 @@ def run_measured(
 
     Its stderr goes to ``log``, its stdout to ``stdout`` (or to ``log`` too).
     """
+    _become_subreaper()
     cpu_before = _cpu_of_children()
+    children_before = set(_children().get(os.getpid(), []))
     start = time.perf_counter()
     with open(log or os.devnull, "ab") as err, open(stdout or log or os.devnull, "ab") as out:
         process = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=err)
@@ -157,6 +184,7 @@ def run_measured(
                 process.wait()
             sampler.stop.set()
             sampler.join()
+            _reap_orphans(children_before)
     wall = time.perf_counter() - start
     cpu = _cpu_of_children() - cpu_before
     return Measurement(
