@@ -87,7 +87,7 @@ class ExtractOptions:
     include_tables: bool = True
     favor_precision: bool = False
     favor_recall: bool = False
-    fast: bool = False
+    fast: bool = True  # no fallback extractors: 13% less CPU per page, F1 0.9639 (0.9632 without)
 
 
 _FLAGS = ("fast", "favor_precision", "favor_recall", "include_comments")
@@ -99,7 +99,7 @@ def extractor_name(options: ExtractOptions) -> str:
     The options that change the text are named, so that switching one (``EXTRACT_FAST``…) makes
     the archive re-extract the current version before comparing rather than see an edit.
 
-    >>> extractor_name(ExtractOptions(fast=True)).split(" ", 2)[2]
+    >>> extractor_name(ExtractOptions()).split(" ", 2)[2]
     '(detection 2, fast)'
     >>> extractor_name(ExtractOptions(fast=False, include_tables=False)).split(" ", 2)[2]
     '(detection 2, no tables)'
@@ -111,8 +111,8 @@ def extractor_name(options: ExtractOptions) -> str:
 
 
 EXTRACTOR = extractor_name(ExtractOptions())
-"""The extractor of the default options: the name that all options had before the options were
-named, ``trafilatura 2.3.1 (detection 2)``."""
+"""The extractor of the default options; ``fast=False`` gives the name that all options had
+before the options were named, ``trafilatura 2.3.1 (detection 2)``."""
 
 
 def options_of(extractor: str) -> ExtractOptions | None:
