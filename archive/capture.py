@@ -313,9 +313,12 @@ def _same_content(
         return False
     if not previous["body_sha256"]:
         return False
+    from archive.extract import options_of
     from archive.reextract import extract_body
 
-    again = extract_body(db, previous["body_sha256"], previous.get("canonical_url") or "")
+    # With the options the new article was made with: they are part of the extractor's name.
+    options = options_of(article.extractor)
+    again = extract_body(db, previous["body_sha256"], previous.get("canonical_url") or "", options)
     return again is not None and content_fingerprint(again) == content_hash
 
 

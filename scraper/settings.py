@@ -78,7 +78,7 @@ EXTRACT_TIMEOUT = 30.0  # seconds one page may take to extract
 EXTRACT_INCLUDE_COMMENTS = False
 EXTRACT_FAVOR_PRECISION = False
 EXTRACT_FAVOR_RECALL = False
-EXTRACT_FAST = False
+EXTRACT_FAST = True  # no fallback extractors: less CPU, and F1 0.9639 vs 0.9632 on the corpus
 PROGRESS_ENABLED = True  # a progress line on stderr, only when it is a terminal
 
 LOG_LEVEL = "INFO"

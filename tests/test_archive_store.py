@@ -223,3 +223,36 @@ def test_a_body_seen_before_is_not_stored_again(db):
     sha = db["captures"].get(first.capture_id)["body_sha256"]
     assert db["captures"].get(again.capture_id)["body_sha256"] == sha
     assert db["pages"].get(first.page_id)["body_sha256"] == sha
+
+
+def test_switching_extraction_options_is_never_an_edit(db):
+    from archive.extract import ExtractOptions, extract_article
+    from tests.corpus_blog import load_corpus
+
+    page = load_corpus()[9]  # a page whose text favor_precision changes
+    body = page.html.encode()
+
+    def fetch(options, when):
+        article = extract_article(page.html, page.url, options)
+        return Capture(
+            url=page.url,
+            page_url=page.url,
+            fetched_at=when,
+            http_status=200,
+            body=body,
+            content_type="text/html; charset=utf-8",
+            encoding="utf-8",
+            article=article,
+        )
+
+    first = record_capture(db, fetch(ExtractOptions(), "2026-11-29T10:00:00Z"))
+    precise = fetch(ExtractOptions(favor_precision=True), "2026-11-30T10:00:00Z")
+    assert precise.article.extractor != first_extractor(db)
+    assert precise.article.text != db["versions"].get(first.version_id)["text"]
+    # The stored body is extracted again with the new article's own options before comparing.
+    assert record_capture(db, precise).outcome == "unchanged"
+    assert db["versions"].count == 1
+
+
+def first_extractor(db):
+    return db.execute("select extractor from versions order by id limit 1").fetchone()[0]
