@@ -133,15 +133,26 @@ def is_feed_body(body: bytes) -> bool:
     return head.startswith(b"{") or b"<rss" in head or b"<feed" in head or b"<rdf:rdf" in head
 
 
+def is_listing_url(url: str) -> bool:
+    """Whether the URL alone says "listing page" (home, tags, pagination, search…): decided
+    without parsing the page, and before anything the page says about itself.
+
+    >>> is_listing_url("http://x.test/tag/rust/"), is_listing_url("http://x.test/2024/05/a-post/")
+    (True, False)
+    """
+    parts = urlsplit(url)
+    return bool(LISTING_PATH.search(parts.path) or LISTING_QUERY.search(parts.query))
+
+
 def classify_page(tree: HtmlElement, url: str, via: str) -> tuple[bool, str]:
     """Decide whether a fetched page is an article, and say why.
 
     Signals, strongest first: JSON-LD types, ``og:type``, being listed in a feed or sitemap, the
     URL's shape, and how many ``<article>`` elements the page holds.
     """
-    parts = urlsplit(url)
-    if LISTING_PATH.search(parts.path) or LISTING_QUERY.search(parts.query):
+    if is_listing_url(url):
         return False, "listing-url"
+    parts = urlsplit(url)
     types = json_ld_types(tree)
     if types & ARTICLE_TYPES:
         return True, "json-ld"

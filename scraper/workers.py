@@ -83,6 +83,7 @@ class WorkerPool:
             context = multiprocessing.get_context("spawn")
         # A forked child of the crawler itself would inherit the reactor's threads and sockets.
         self._executor = ProcessPoolExecutor(self.config.workers, mp_context=context)
+        self.crawler.stats.inc_value("extract/pool_started")
         return self._executor
 
     async def analyze(self, task: PageTask) -> PageAnalysis:

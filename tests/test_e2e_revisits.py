@@ -66,6 +66,8 @@ def test_unchanged_200_post_blog_extracts_nothing_and_downloads_no_bodies(crawl,
         with_etags = crawl(site.base_url + "/", db_path)
         assert with_etags.stats["archive/not_modified"] == 200
         assert "extract/ok" not in with_etags.stats  # nothing extracted
+        assert "extract/pool_started" not in with_etags.stats  # no worker even started
+        assert first.stats["extract/pool_started"] == 1
         assert with_etags.stats["downloader/response_status_count/304"] >= 200
         article_bodies = (
             db_of(db_path)

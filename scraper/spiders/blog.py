@@ -30,7 +30,9 @@ from scraper.discovery import (
     DENY_LINKS,
     USUAL_FEED_PATHS,
     entries_in_feed,
+    feed_links_in_html,
     is_feed_body,
+    is_listing_url,
 )
 from scraper.items import PageItem
 from scraper.pagework import PageTask
@@ -233,6 +235,17 @@ class BlogSpider(scrapy.Spider):
             self.crawler.stats.inc_value("discovery/skipped_not_html")
             return
         archived = via == "revisit" or bool(known is not None and known.version_count)
+        if not archived and is_listing_url(response.url):
+            # The URL says listing: no worker needed, the links are read here (one parse).
+            self.crawler.stats.inc_value("discovery/listing/listing-url")
+            if via == "start":
+                for request in self._feeds(
+                    response, feed_links_in_html(response.selector.root, response.url)
+                ):
+                    yield request
+            for request in self._links(response):
+                yield request
+            return
         body_unchanged = bool(
             known is not None and known.body_sha256 == hashlib.sha256(response.body).hexdigest()
         )
@@ -278,12 +291,9 @@ class BlogSpider(scrapy.Spider):
         if via == "start":
             for request in self._feeds(response, analysis.feeds):
                 yield request
-        # Listing pages (home, pagination, archives, categories) lead to articles; an article's
-        # own links (related posts, tags) lead to pages the listings and sitemaps already reach.
-        if not analysis.is_article and not self._budget_spent():
-            for link in self.link_extractor.extract_links(response):
-                for request in self._follow(link.url, self.parse_page, response, via="link"):
-                    yield request
+        if not analysis.is_article:
+            for request in self._links(response):
+                yield request
 
     def page_failed(self, failure: Failure) -> Iterator[PageItem]:
         """An article that could not be fetched at all (timeout, refused, …) is still a capture."""
@@ -316,6 +326,18 @@ class BlogSpider(scrapy.Spider):
             feeds = [urljoin(response.url, path) for path in USUAL_FEED_PATHS]
         for url in feeds:
             yield from self._follow(url, self.parse_feed, response, via="feed", priority=25)
+
+    def _links(self, response: TextResponse) -> Iterator[scrapy.Request]:
+        """Requests for a listing page's in-site links.
+
+        Listing pages (home, pagination, archives, categories) lead to articles; an article's own
+        links (related posts, tags) lead to pages the listings and sitemaps already reach, so they
+        are not followed.
+        """
+        if self._budget_spent():
+            return
+        for link in self.link_extractor.extract_links(response):
+            yield from self._follow(link.url, self.parse_page, response, via="link")
 
     def _release_frontier(self) -> Iterator[scrapy.Request]:
         """Requests for waiting sitemap URLs, while the scheduler holds fewer than the queue size."""
