@@ -108,6 +108,11 @@ def memory_targets(memory: dict[str, Any]) -> list[Target]:
     why = "at the peak: " + ", ".join(
         f"{label} {rss / 2**20:.0f} MB" for label, rss in large["peak_processes"]
     )
+    if large.get("peak_pss_mb"):
+        why += (
+            f"; counting pages shared by the forkserver and its workers once (PSS): "
+            f"{large['peak_pss_mb']:.0f} MB"
+        )
     targets = [
         Target(
             f"peak RSS of (d) at N = {int(sizes[-1]):,}",
