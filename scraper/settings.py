@@ -66,6 +66,7 @@ ITEM_PIPELINES = {
 }
 EXTENSIONS = {
     "scraper.progress.ProgressExtension": 500,
+    "scraper.memory.MallocTrimExtension": 510,
 }
 
 # Archive and extraction (see README "Settings").
@@ -79,6 +80,7 @@ EXTRACT_INCLUDE_COMMENTS = False
 EXTRACT_FAVOR_PRECISION = False
 EXTRACT_FAVOR_RECALL = False
 EXTRACT_FAST = True  # no fallback extractors: less CPU, and F1 0.9639 vs 0.9632 on the corpus
+MALLOC_TRIM_INTERVAL = 5.0  # seconds between malloc_trim(0) calls (glibc); 0 = never
 PROGRESS_ENABLED = True  # a progress line on stderr, only when it is a terminal
 
 LOG_LEVEL = "INFO"
