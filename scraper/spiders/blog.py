@@ -247,7 +247,9 @@ class BlogSpider(scrapy.Spider):
                 yield request
             return
         body_unchanged = bool(
-            known is not None and known.body_sha256 == hashlib.sha256(response.body).hexdigest()
+            known is not None
+            and known.body_sha256
+            and known.body_sha256 == hashlib.sha256(response.body).hexdigest()
         )
         if body_unchanged:
             self.crawler.stats.inc_value("extract/skipped_same_body")
