@@ -104,8 +104,15 @@ def test_sitemap_urls_enter_the_scheduler_in_bounded_batches():
     crawler.engine = SimpleNamespace(scheduler=[None] * 6)  # 6 waiting: more than half full
     assert list(spider._release_frontier()) == []
     crawler.engine.scheduler = [None] * 3
-    released = [request.url for request in spider._release_frontier()]
-    assert released == [f"{BASE}/posts/p{i}/" for i in range(7)]  # up to the queue size
+    released = list(spider._release_frontier())
+    assert [r.url for r in released] == [f"{BASE}/posts/p{i}/" for i in range(7)]  # to the size
+    # Another callback before those 7 reach the scheduler: they count, no second batch.
+    crawler.engine.scheduler = []
+    assert list(spider._release_frontier()) == []
+    for request in released:  # request_scheduled (or request_dropped) for each
+        spider.request_left_frontier(request)
+    crawler.engine.scheduler = [None] * 7
+    assert list(spider._release_frontier()) == []
     crawler.engine.scheduler = []
     assert len(list(spider._release_frontier())) == 10
     assert len(spider.frontier) == 8

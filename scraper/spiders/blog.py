@@ -83,6 +83,9 @@ class BlogSpider(scrapy.Spider):
         # a time (DISCOVERY_QUEUE_SIZE): a sitemap of 50,000 URLs would otherwise become 50,000
         # Request objects at once, and memory would grow with the size of the site.
         self.frontier: deque[tuple[str, str]] = deque()
+        # Released from the frontier but not in the scheduler yet: a callback's requests reach it
+        # a little later, and other callbacks must not release a batch of their own meanwhile.
+        self.releasing = 0
         self.queue_size = 1000
         # Scope is checked per URL in _follow (host and port); LinkExtractor's allow_domains
         # ignores ports and so cannot tell two local sites apart.
@@ -95,6 +98,8 @@ class BlogSpider(scrapy.Spider):
         spider.queue_size = max(1, crawler.settings.getint("DISCOVERY_QUEUE_SIZE"))
         spider.workers = WorkerPool.from_crawler(crawler)
         crawler.signals.connect(spider.spider_idle, signal=signals.spider_idle)
+        crawler.signals.connect(spider.request_left_frontier, signal=signals.request_scheduled)
+        crawler.signals.connect(spider.request_left_frontier, signal=signals.request_dropped)
         if crawler.settings.getbool("ARCHIVE_ENABLED") and crawler.settings.get("ARCHIVE_DB_PATH"):
             # A reader of the archive, for what is due and for each page's validators. The
             # StoragePipeline remains the only writer.
@@ -157,8 +162,14 @@ class BlogSpider(scrapy.Spider):
             self.archive.close()
             self.archive = None
 
+    def request_left_frontier(self, request: scrapy.Request) -> None:
+        """A released request reached the scheduler (or its duplicate filter)."""
+        if request.meta.get("frontier"):
+            self.releasing = max(0, self.releasing - 1)
+
     def spider_idle(self) -> None:
         """Nothing left in flight: hand the scheduler the next sitemap URLs, if any wait."""
+        self.releasing = 0  # nothing is on its way (a request a middleware dropped never arrives)
         released = False
         for request in self._release_frontier():
             self.crawler.engine.crawl(request)
@@ -344,13 +355,16 @@ class BlogSpider(scrapy.Spider):
     def _release_frontier(self) -> Iterator[scrapy.Request]:
         """Requests for waiting sitemap URLs, while the scheduler holds fewer than the queue size."""
         scheduler = self.crawler.engine.scheduler if self.crawler.engine else None
-        room = self.queue_size - (len(scheduler) if scheduler is not None else 0)  # type: ignore[arg-type]
+        queued = len(scheduler) if scheduler is not None else 0  # type: ignore[arg-type]
+        room = self.queue_size - queued - self.releasing
         if room < self.queue_size // 2:
             return  # top up in batches, not one request per response
         while self.frontier and room > 0 and not self._budget_spent():
             url, site_url = self.frontier.popleft()
             for request in self._follow(url, self.parse_page, site_url, via="sitemap", priority=10):
+                request.meta["frontier"] = True
                 room -= 1
+                self.releasing += 1
                 yield request
         if self._budget_spent():
             self.frontier.clear()
