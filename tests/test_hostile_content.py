@@ -94,11 +94,7 @@ def hostile(tmp_path_factory):
             server.routes[f"/posts/{name}/"] = lambda ex, ct=content_type, d=data: ex.send(
                 d, content_type=ct
             )
-        server.routes["/"] = lambda ex: ex.html(pages.home_with_feed("Odd Gazette"))
-        server.routes["/feed.xml"] = lambda ex: ex.send(
-            pages.rss(server.base_url, links), content_type="application/rss+xml"
-        )
-        server.routes["/robots.txt"] = lambda ex: ex.send(pages.robots(), content_type="text/plain")
+        pages.route_feed_blog(server, "Odd Gazette", links)
         db_path = tmp_path_factory.mktemp("content") / "archive.db"
         result = hostile_crawl(server.base_url + "/", db_path)
         assert result.exit_code == 0, result.stderr + result.log[-3000:]

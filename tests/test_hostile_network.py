@@ -142,11 +142,7 @@ def hostile(tmp_path_factory):
     with HostileServer() as server:
         links = [f"/posts/{name}/" for name in CASES]
         server.routes.update({f"/posts/{name}/": route for name, route in CASES.items()})
-        server.routes["/"] = lambda ex: ex.html(pages.home_with_feed("Hostile Gazette"))
-        server.routes["/feed.xml"] = lambda ex: ex.send(
-            pages.rss(server.base_url, links), content_type="application/rss+xml"
-        )
-        server.routes["/robots.txt"] = lambda ex: ex.send(pages.robots(), content_type="text/plain")
+        pages.route_feed_blog(server, "Hostile Gazette", links)
         db_path = tmp_path_factory.mktemp("network") / "archive.db"
         result = hostile_crawl(server.base_url + "/", db_path, settings={"RETRY_AFTER_MAX": "30"})
         assert result.exit_code == 0, result.stderr + result.log[-3000:]

@@ -81,11 +81,7 @@ def hostile(tmp_path_factory):
     with HostileServer() as server:
         links = [f"/posts/{name}/" for name in CASES]
         server.routes.update({f"/posts/{name}/": route for name, route in CASES.items()})
-        server.routes["/"] = lambda ex: ex.html(pages.home_with_feed("Big Gazette"))
-        server.routes["/feed.xml"] = lambda ex: ex.send(
-            pages.rss(server.base_url, links), content_type="application/rss+xml"
-        )
-        server.routes["/robots.txt"] = lambda ex: ex.send(pages.robots(), content_type="text/plain")
+        pages.route_feed_blog(server, "Big Gazette", links)
         db_path = tmp_path_factory.mktemp("size") / "archive.db"
         settings = {"EXTRACT_TIMEOUT": str(EXTRACT_TIMEOUT), "DOWNLOAD_TIMEOUT": "10"}
         result = hostile_crawl(server.base_url + "/", db_path, settings=settings)

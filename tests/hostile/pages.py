@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from html import escape
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -73,3 +73,13 @@ def home_with_feed(title: str, links: Iterable[str] = ()) -> str:
     """A home page that announces ``/feed.xml`` and links to ``links``."""
     head = "<link rel='alternate' type='application/rss+xml' href='/feed.xml'>"
     return listing(title, links, head=head)
+
+
+def route_feed_blog(server: Any, title: str, posts: Iterable[str]) -> None:
+    """Route a home page announcing ``/feed.xml``, that feed listing ``posts``, and robots.txt."""
+    links = list(posts)
+    server.routes["/"] = lambda ex: ex.html(home_with_feed(title))
+    server.routes["/feed.xml"] = lambda ex: ex.send(
+        rss(server.base_url, links), content_type="application/rss+xml"
+    )
+    server.routes["/robots.txt"] = lambda ex: ex.send(robots(), content_type="text/plain")
