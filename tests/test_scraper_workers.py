@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
+import scrapy
 import sqlite_utils
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import DontCloseSpider, NotConfigured
 
 from archive.demo import load_posts, render_site, serve_blog
 from scraper.pagework import PageTask
@@ -95,44 +94,54 @@ def test_extract_settings_are_checked():
     assert config(EXTRACT_WORKERS=3, EXTRACT_FAST=True).workers == 3
 
 
-def test_sitemap_urls_enter_the_scheduler_in_bounded_batches():
+class FakeEngine:
+    """Scrapy's engine as the frontier sees it: ``crawl`` puts a request in the scheduler at once."""
+
+    def __init__(self, waiting: int = 0) -> None:
+        self.scheduler: list[scrapy.Request | None] = [None] * waiting
+
+    def crawl(self, request: scrapy.Request) -> None:
+        self.scheduler.append(request)
+
+
+def frontier_spider(queue_size: int, urls: int):
     from scraper.spiders.blog import BlogSpider
 
-    crawler = project_crawler({"DISCOVERY_QUEUE_SIZE": 10, "ARCHIVE_ENABLED": False})
+    crawler = project_crawler({"DISCOVERY_QUEUE_SIZE": queue_size, "ARCHIVE_ENABLED": False})
     spider = BlogSpider.from_crawler(crawler, url=BASE + "/")
-    spider.frontier.extend((f"{BASE}/posts/p{i}/", BASE + "/") for i in range(25))
-    crawler.engine = SimpleNamespace(scheduler=[None] * 6)  # 6 waiting: more than half full
-    assert list(spider._release_frontier()) == []
-    crawler.engine.scheduler = [None] * 3
-    released = list(spider._release_frontier())
-    assert [r.url for r in released] == [f"{BASE}/posts/p{i}/" for i in range(7)]  # to the size
-    # Another callback before those 7 reach the scheduler: they count, no second batch.
-    crawler.engine.scheduler = []
-    assert list(spider._release_frontier()) == []
-    for request in released:  # request_scheduled (or request_dropped) for each
-        spider.request_left_frontier(request)
-    crawler.engine.scheduler = [None] * 7
-    assert list(spider._release_frontier()) == []
-    crawler.engine.scheduler = []
-    assert len(list(spider._release_frontier())) == 10
+    spider.frontier.extend((f"{BASE}/posts/p{i}/", BASE + "/", 2) for i in range(urls))
+    return crawler, spider
+
+
+def test_sitemap_urls_enter_the_scheduler_in_bounded_batches():
+    crawler, spider = frontier_spider(queue_size=10, urls=25)
+    crawler.engine = FakeEngine(waiting=6)  # more than half full: no batch yet
+    assert spider._release_frontier() == 0
+    crawler.engine = FakeEngine(waiting=3)
+    assert spider._release_frontier() == 7  # up to the size
+    released = crawler.engine.scheduler[3:]
+    assert [r.url for r in released] == [f"{BASE}/posts/p{i}/" for i in range(7)]
+    # The depth is the sitemap's + 1, whichever page's callback released them.
+    assert {r.meta["depth"] for r in released} == {2}
+    assert {r.meta["via"] for r in released} == {"sitemap"}
+    # Another callback right after: the scheduler already holds them, no second batch.
+    assert spider._release_frontier() == 0
+    crawler.engine.scheduler.clear()
+    assert spider._release_frontier() == 10
     assert len(spider.frontier) == 8
 
 
-def test_callbacks_released_together_share_one_batch():
-    # Scrapy takes a callback's requests lazily, interleaved with other callbacks: two callbacks
-    # that each ask before either batch is consumed must not each get a full batch (at N = 20,000
-    # this once queued 13,000 requests instead of 1,000).
-    from scraper.spiders.blog import BlogSpider
-
-    crawler = project_crawler({"DISCOVERY_QUEUE_SIZE": 10, "ARCHIVE_ENABLED": False})
-    spider = BlogSpider.from_crawler(crawler, url=BASE + "/")
-    spider.frontier.extend((f"{BASE}/posts/p{i}/", BASE + "/") for i in range(50))
-    crawler.engine = SimpleNamespace(scheduler=[])
-    first = iter(spider._release_frontier())
-    next(first)  # Scrapy has taken one request of the first batch, then runs another callback
-    second = list(spider._release_frontier())
-    assert 1 + len(list(first)) + len(second) == 10
-    assert len(spider.frontier) == 40
+def test_a_spider_idle_with_urls_waiting_releases_them_and_stays_open():
+    crawler, spider = frontier_spider(queue_size=10, urls=12)
+    crawler.engine = FakeEngine()
+    with pytest.raises(DontCloseSpider):
+        spider.spider_idle()
+    crawler.engine.scheduler.clear()
+    with pytest.raises(DontCloseSpider):
+        spider.spider_idle()
+    assert len(crawler.engine.scheduler) == 2
+    crawler.engine.scheduler.clear()
+    spider.spider_idle()  # nothing waits: the spider may close
 
 
 @pytest.mark.e2e
@@ -141,9 +150,13 @@ def test_a_sitemap_bigger_than_the_queue_is_crawled_whole(crawl, tmp_path):
     with serve_blog(many_posts(120), per_page=20) as site:
         # Only the posts' sitemap leads to posts: no home page (so no feed), no listing pages.
         site.overrides.update({"/": (404, None), "/sitemap-pages.xml": (404, None)})
-        result = crawl(site.base_url + "/", db_path, settings={"DISCOVERY_QUEUE_SIZE": "10"})
+        # A sitemap's URLs are one level below it, whichever page's callback let them in: with
+        # depth counted through the releasing page, DEPTH_LIMIT cut this crawl short.
+        settings = {"DISCOVERY_QUEUE_SIZE": "10", "DEPTH_LIMIT": "3"}
+        result = crawl(site.base_url + "/", db_path, settings=settings)
     assert result.exit_code == 0, result.log[-2000:]
     assert result.stats["archive/new"] == 120
+    assert "depth/request_ignored_count" not in result.stats
     assert "discovery/feeds" not in result.stats
     pages = sqlite_utils.Database(db_path).execute("select count(*) from pages").fetchone()[0]
     assert pages == 120

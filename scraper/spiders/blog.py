@@ -82,10 +82,8 @@ class BlogSpider(scrapy.Spider):
         # Pages listed by sitemaps wait here as plain URLs and enter Scrapy's scheduler a batch at
         # a time (DISCOVERY_QUEUE_SIZE): a sitemap of 50,000 URLs would otherwise become 50,000
         # Request objects at once, and memory would grow with the size of the site.
-        self.frontier: deque[tuple[str, str]] = deque()
-        # Released from the frontier but not in the scheduler yet: a callback's requests reach it
-        # a little later, and other callbacks must not release a batch of their own meanwhile.
-        self.releasing = 0
+        # Each waits with its site and its depth (the sitemap's depth + 1).
+        self.frontier: deque[tuple[str, str, int]] = deque()
         self.queue_size = 1000
         # Scope is checked per URL in _follow (host and port); LinkExtractor's allow_domains
         # ignores ports and so cannot tell two local sites apart.
@@ -98,8 +96,6 @@ class BlogSpider(scrapy.Spider):
         spider.queue_size = max(1, crawler.settings.getint("DISCOVERY_QUEUE_SIZE"))
         spider.workers = WorkerPool.from_crawler(crawler)
         crawler.signals.connect(spider.spider_idle, signal=signals.spider_idle)
-        crawler.signals.connect(spider.request_left_frontier, signal=signals.request_scheduled)
-        crawler.signals.connect(spider.request_left_frontier, signal=signals.request_dropped)
         if crawler.settings.getbool("ARCHIVE_ENABLED") and crawler.settings.get("ARCHIVE_DB_PATH"):
             # A reader of the archive, for what is due and for each page's validators. The
             # StoragePipeline remains the only writer.
@@ -162,19 +158,9 @@ class BlogSpider(scrapy.Spider):
             self.archive.close()
             self.archive = None
 
-    def request_left_frontier(self, request: scrapy.Request) -> None:
-        """A released request reached the scheduler (or its duplicate filter)."""
-        if request.meta.get("frontier"):
-            self.releasing = max(0, self.releasing - 1)
-
     def spider_idle(self) -> None:
         """Nothing left in flight: hand the scheduler the next sitemap URLs, if any wait."""
-        self.releasing = 0  # nothing is on its way (a request a middleware dropped never arrives)
-        released = False
-        for request in self._release_frontier():
-            self.crawler.engine.crawl(request)
-            released = True
-        if released:
+        if self._release_frontier():
             raise DontCloseSpider
 
     # -- discovery ---------------------------------------------------------------------------
@@ -205,6 +191,7 @@ class BlogSpider(scrapy.Spider):
             logger.warning("Not a sitemap: %s (%s)", response.url, exc)
             return
         self.crawler.stats.inc_value("discovery/sitemaps")
+        site_url, depth = response.meta.get("site_url", ""), response.meta.get("depth", 0) + 1
         for entry in sitemap:
             loc = urljoin(response.url, entry.get("loc", ""))
             if sitemap.type == "sitemapindex":
@@ -212,8 +199,8 @@ class BlogSpider(scrapy.Spider):
                     loc, self.parse_sitemap, response, via="sitemap", priority=25
                 )
             elif is_http_url(loc):
-                self.frontier.append((loc, response.meta.get("site_url", "")))
-        yield from self._release_frontier()
+                self.frontier.append((loc, site_url, depth))
+        self._release_frontier()
 
     def parse_feed(self, response: scrapy.http.Response) -> Iterator[scrapy.Request]:
         """Queue the entries of an RSS, Atom or JSON feed."""
@@ -227,8 +214,7 @@ class BlogSpider(scrapy.Spider):
 
     async def parse_page(self, response: scrapy.http.Response) -> AsyncIterator[Any]:
         """Archive the page if it is an article; if it is a listing page, follow its in-site links."""
-        for request in self._release_frontier():
-            yield request
+        self._release_frontier()
         via = response.meta.get("via", "link")
         known: PageState | None = response.meta.get("archive_page")
         if response.status == 304:
@@ -352,28 +338,32 @@ class BlogSpider(scrapy.Spider):
         for link in self.link_extractor.extract_links(response):
             yield from self._follow(link.url, self.parse_page, response, via="link")
 
-    def _release_frontier(self) -> list[scrapy.Request]:
-        """Requests for waiting sitemap URLs, while the scheduler holds fewer than the queue size.
+    def _release_frontier(self) -> int:
+        """Schedule waiting sitemap URLs while the scheduler holds fewer than the queue size.
 
-        The batch is built and counted in ``releasing`` before it is returned: callers hand their
-        requests to Scrapy lazily, so a generator here would let several callbacks each see the
-        same room and each release a full batch (13,000 requests were once queued at N = 20,000).
+        They go to the engine directly, not out of the calling callback: Scrapy consumes a
+        callback's output lazily and interleaved with other callbacks, so the scheduler's length
+        would lag behind what was released and several callbacks would each release a batch
+        (13,000 requests were once queued at N = 20,000). Passing through the spider middlewares
+        would also count each released URL one level deeper than the page that happened to
+        release it, and DEPTH_LIMIT dropped 538 of them. Returns how many were scheduled.
         """
-        scheduler = self.crawler.engine.scheduler if self.crawler.engine else None
-        queued = len(scheduler) if scheduler is not None else 0  # type: ignore[arg-type]
-        room = self.queue_size - queued - self.releasing
+        engine = self.crawler.engine
+        if engine is None or not self.frontier:
+            return 0
+        room = self.queue_size - len(engine.scheduler)  # type: ignore[arg-type]
         if room < self.queue_size // 2:
-            return []  # top up in batches, not one request per response
-        batch: list[scrapy.Request] = []
-        while self.frontier and len(batch) < room and not self._budget_spent():
-            url, site_url = self.frontier.popleft()
+            return 0  # top up in batches, not one request per response
+        released = 0
+        while self.frontier and released < room and not self._budget_spent():
+            url, site_url, depth = self.frontier.popleft()
             for request in self._follow(url, self.parse_page, site_url, via="sitemap", priority=10):
-                request.meta["frontier"] = True
-                batch.append(request)
-        self.releasing += len(batch)
+                request.meta["depth"] = depth
+                engine.crawl(request)
+                released += 1
         if self._budget_spent():
             self.frontier.clear()
-        return batch
+        return released
 
     def _follow(
         self,
