@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import logging
 import re
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from functools import lru_cache
 from typing import Any
 
@@ -41,7 +41,7 @@ from trafilatura.utils import is_dubious_html, repair_faulty_html
 
 from archive.characters import has_fragile_characters, restore_characters
 from archive.detect import collapse_whitespace, read_detection_text
-from archive.models import Article
+from archive.models import Article, ExtractOptions
 from archive.pagemeta import Declarations, read_page_metadata
 from archive.urls import is_http_url
 
@@ -77,17 +77,6 @@ _PARSER.set_element_class_lookup(
         entity=HtmlEntity,
     )
 )
-
-
-@dataclass(frozen=True)
-class ExtractOptions:
-    """How trafilatura is asked to extract (see ``EXTRACT_*`` settings)."""
-
-    include_comments: bool = False  # reader comments are not the article (+0.007 F1 on the corpus)
-    include_tables: bool = True
-    favor_precision: bool = False
-    favor_recall: bool = False
-    fast: bool = True  # no fallback extractors: 13% less CPU per page, F1 0.9639 (0.9632 without)
 
 
 _FLAGS = ("fast", "favor_precision", "favor_recall", "include_comments")

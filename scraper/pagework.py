@@ -12,11 +12,10 @@ import signal
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from archive.extract import ExtractOptions, extract_from_tree, parse_page
 from scraper.discovery import canonical_url, classify_page, feed_links_in_html
 
 if TYPE_CHECKING:
-    from archive.models import Article
+    from archive.models import Article, ExtractOptions
 
 
 class ExtractionTimeout(BaseException):
@@ -73,6 +72,11 @@ def analyze_page(task: PageTask, options: ExtractOptions, timeout: float) -> Pag
 
 
 def _analyze(task: PageTask, options: ExtractOptions) -> PageAnalysis:
+    # Imported here, not at the top: the crawler imports this module for PageTask and should not
+    # pay for importing trafilatura (0.1 s of every recrawl's start-up). The workers' forkserver
+    # preloads archive.extract, so in a worker this is a dictionary lookup.
+    from archive.extract import extract_from_tree, parse_page
+
     tree = parse_page(task.html)
     if tree is None:
         return PageAnalysis(False, "not-html", task.url, parsed=False)

@@ -5,8 +5,8 @@ The spider awaits each page's analysis in its callback, so Scrapy's scraper slot
 fetching slows down when the workers fall behind: in-flight work is bounded by the pages being
 processed, never an unbounded queue.
 
-Workers are forked from a *forkserver* that has imported only ``scraper.pagework`` (trafilatura,
-lxml; no Scrapy, no reactor), and are started on the first page that needs them: a recrawl
+Workers are forked from a *forkserver* that has imported only ``scraper.pagework`` and
+``archive.extract`` (trafilatura, lxml; no Scrapy, no reactor), and are started on the first page that needs them: a recrawl
 answered by 304s never starts one.
 """
 
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from scrapy.exceptions import NotConfigured
 
-from archive.extract import ExtractOptions
+from archive.models import ExtractOptions
 from scraper.pagework import ExtractionTimeout, PageAnalysis, PageTask, analyze_page
 
 if TYPE_CHECKING:
@@ -78,7 +78,7 @@ class WorkerPool:
     def _start(self) -> ProcessPoolExecutor:
         if "forkserver" in multiprocessing.get_all_start_methods():
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["scraper.pagework"])
+            context.set_forkserver_preload(["scraper.pagework", "archive.extract"])
         else:  # Windows: no fork at all
             context = multiprocessing.get_context("spawn")
         # A forked child of the crawler itself would inherit the reactor's threads and sockets.
