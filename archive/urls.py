@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 # Query parameters that only track where a reader came from; they never select different content.
@@ -65,6 +66,7 @@ _AMP_PATH = re.compile(r"(/amp/?|\.amp)$", re.IGNORECASE)
 _AMP_PARAMETERS = {"amp", "outputtype", "amp_js_v", "usqp"}
 
 
+@lru_cache(maxsize=4096)  # a crawl asks for the same URL's key in the spider and in the store
 def url_key(url: str) -> str:
     """The identity of an article URL: equal keys name the same article.
 

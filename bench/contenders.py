@@ -38,6 +38,7 @@ NAMES = {
     "c": "trafilatura CLI fetching the URLs",
     "d": "Palimpsest first crawl",
     "e": "Palimpsest recrawl, nothing changed, ETag/Last-Modified",
+    "s": "Scrapy alone asking (e)'s conditional requests, nothing done with the answers",
     "f": "Palimpsest recrawl, nothing changed, no validators",
     "g": "Palimpsest recrawl, 10% of posts edited",
 }
@@ -178,6 +179,23 @@ def recrawl(ctx: Context, round_: int, name: str) -> Run:
     finally:
         ctx.server.set_mode(validators=True, edited=False)
     run.archive_bytes = sqlite_bytes(db) - before
+    return run
+
+
+def scrapy_floor(ctx: Context, round_: int) -> Run:
+    """(s) The tutorial project's ``revalidate`` spider on a copy of (d)'s archive: one
+    conditional GET per archived page, empty callback. What (e) would cost without Palimpsest."""
+    db, stats_file = ctx.work / "s.db", ctx.work / "s.stats.json"
+    copy_sqlite(ctx.work / "d.db", db)
+    stats_file.unlink(missing_ok=True)
+    command = [sys.executable, "-m", "scrapy", "crawl", "revalidate"]
+    command += ["-a", f"archive={db}", "-a", f"stats={stats_file}"]
+    command += _scrapy_settings(ctx.concurrency, LOG_LEVEL="INFO")
+    ctx.server.set_mode(validators=True, edited=False)
+    run = _measure(ctx, "s", round_, command, cwd=TUTORIAL)
+    stats = json.loads(stats_file.read_text()) if stats_file.exists() else {}
+    run.pages = int(stats.get("downloader/response_status_count/304", 0))
+    run.detail = stats
     return run
 
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-GROUPS = (("a", "x"), ("b",), ("c",), ("d", "e", "f", "g"))
+GROUPS = (("a", "x"), ("b",), ("c",), ("d", "e", "s", "f", "g"))
 
 
 def _run_one(ctx: Context, name: str, round_: int) -> Run:
@@ -33,6 +33,7 @@ def _run_one(ctx: Context, name: str, round_: int) -> Run:
         "b": contenders.tutorial,
         "c": contenders.trafilatura_cli,
         "d": contenders.first_crawl,
+        "s": contenders.scrapy_floor,
     }
     if name in runners:
         return runners[name](ctx, round_)

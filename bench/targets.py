@@ -73,7 +73,7 @@ def speed_targets(speed: dict[str, Any], cores: int) -> list[Target]:
                 _recrawl_why(speed, name),
             )
         )
-    fastest = max(rate[name] for name in "bcdefg")
+    fastest = max(rate[name] for name in "bcdefgs" if name in rate)
     served = speed["server_alone"][0]["per_second"]
     targets.append(
         _ratio_target("server alone (200s of posts) vs the fastest crawl", served, fastest, 3.0, "")
@@ -91,10 +91,19 @@ def _recrawl_why(speed: dict[str, Any], name: str) -> str:
     if s[name].get("crawl_pages_per_s") and s["d"].get("crawl_pages_per_s"):
         ratio = s[name]["crawl_pages_per_s"] / s["d"]["crawl_pages_per_s"]
         in_crawl = f"; in Scrapy's crawl time alone the ratio is {ratio:.1f}×"
+    floor = ""
+    if name == "e" and "s" in s:
+        floor = (
+            f"; Scrapy alone asking the same conditional requests and doing nothing with the "
+            f"answers (s) reaches {s['s']['pages_per_s']:.1f} pages/s "
+            f"({s['s']['cpu_ms_per_page']:.1f} CPU ms/page), so (e) runs at "
+            f"{100 * s['e']['pages_per_s'] / s['s']['pages_per_s']:.0f}% of Scrapy's own floor, "
+            f"and 10× (d) would need {10 * s['d']['pages_per_s']:.1f}"
+        )
     return (
-        f"({name}) spends {s[name]['cpu_ms_per_page']:.0f} CPU ms/page; "
+        f"({name}) spends {s[name]['cpu_ms_per_page']:.1f} CPU ms/page; "
         f"{startup:.1f} s of each run is start-up and shut-down outside Scrapy's crawl time "
-        f"(N = {speed['n']}: {speed['n'] / s[name]['pages_per_s']:.1f} s in all){in_crawl}"
+        f"(N = {speed['n']}: {speed['n'] / s[name]['pages_per_s']:.1f} s in all){in_crawl}{floor}"
     )
 
 

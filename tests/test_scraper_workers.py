@@ -129,6 +129,14 @@ def test_sitemap_urls_enter_the_scheduler_in_bounded_batches():
     crawler.engine.scheduler.clear()
     assert spider._release_frontier() == 10
     assert len(spider.frontier) == 8
+    # A listing page linking to a released post again makes no second request for it.
+    assert (
+        list(spider._follow(f"{BASE}/posts/p3/", spider.parse_page, BASE + "/", via="link")) == []
+    )
+    assert (
+        len(list(spider._follow(f"{BASE}/posts/p24/", spider.parse_page, BASE + "/", via="link")))
+        == 1
+    )
 
 
 def test_a_spider_idle_with_urls_waiting_releases_them_and_stays_open():

