@@ -91,13 +91,17 @@ def html_ends(body: bytes) -> bool:
     return bool(_HTML_END.search(body[-4096:]))
 
 
-def corrected_encoding(body: bytes, encoding: str) -> str | None:
+def corrected_encoding(body: bytes, encoding: str, text: str | None = None) -> str | None:
     """A better charset for ``body`` than ``encoding`` (the declared or guessed one), or None.
 
     A page declared UTF-8 that is not valid UTF-8 is decoded with the charset of its ``<meta>``,
     else windows-1252 (what browsers fall back to); a page declared in a single-byte charset that
     is valid UTF-8 with non-ASCII characters is UTF-8 (other charsets almost never are). A BOM is
     always right.
+
+    ``text``, the body already decoded from ``encoding`` with replacement characters for bad
+    bytes (Scrapy's ``response.text``), spares decoding a UTF-8 page a second time: without a
+    U+FFFD in it, the body is valid UTF-8.
 
     >>> text = "Café “déjà vu”"
     >>> corrected_encoding(text.encode("cp1252"), "utf-8"), corrected_encoding(text.encode(), "cp1252")
@@ -109,6 +113,8 @@ def corrected_encoding(body: bytes, encoding: str) -> str | None:
         return None
     current = _codec(encoding)
     if current is None:
+        return None
+    if current == _UTF8 and text is not None and "\ufffd" not in text:
         return None
     is_utf8 = _decodes(body, _UTF8)
     if current == _UTF8:

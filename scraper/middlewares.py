@@ -286,7 +286,8 @@ class BodyGuardMiddleware:
     def _fix_charset(self, response: Response) -> Response:
         if not isinstance(response, TextResponse):
             return response
-        encoding = corrected_encoding(response.body, response.encoding)
+        # response.text is decoded already (the emptiness check above): not a second decode.
+        encoding = corrected_encoding(response.body, response.encoding, response.text)
         if encoding is None:
             return response
         self.crawler.stats.inc_value("bodyguard/charset_corrected")

@@ -241,3 +241,29 @@ HOSTILE_PREFIXES = ("SCOPE_", "RETRY_AFTER_", "STRICT_COMPRESSION_", "BODY_GUARD
 def test_every_hostile_web_setting_is_documented(name):
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     assert f"| `{name}` | `" in readme
+
+
+@pytest.mark.parametrize(
+    ("body", "declared"),
+    [
+        ("Café “déjà vu”".encode(), "utf-8"),
+        ("Café “déjà vu”".encode("cp1252"), "utf-8"),  # declared UTF-8, is windows-1252
+        ("Café “déjà vu”".encode(), "cp1252"),  # declared windows-1252, is UTF-8
+        ("A real replacement character: \ufffd".encode(), "utf-8"),  # valid UTF-8 all the same
+        (b"\xef\xbb\xbf" + "Café".encode(), "cp1252"),  # a BOM wins
+        (b"plain ascii", "utf-8"),
+    ],
+)
+def test_charset_correction_from_the_decoded_text_matches_decoding_again(
+    body, declared, monkeypatch
+):
+    from scraper import content
+
+    html = b"<html><head><title>t</title></head><body><p>" + body + b"</p></body></html>"
+    response = HtmlResponse("http://127.0.0.1/p/", body=html, encoding=declared)
+    expected = content.corrected_encoding(html, response.encoding)
+    assert content.corrected_encoding(html, response.encoding, response.text) == expected
+    if expected is None and response.encoding == "utf-8" and "\ufffd" not in response.text:
+        # The common case, a valid UTF-8 page: its text is not decoded a second time.
+        monkeypatch.setattr(content, "_decodes", pytest.fail)
+        assert content.corrected_encoding(html, response.encoding, response.text) is None
