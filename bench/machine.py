@@ -36,7 +36,11 @@ def _version(package: str) -> str:
 
 
 def _git_commit(repo: Path) -> str:
-    """The commit checked out, with ``+changes`` when the tree differs from it (read-only)."""
+    """The commit checked out, with ``+changes`` when the tree differs from it (read-only).
+
+    The bench's own output (results/ and RESULTS.md) does not count: the memory bench usually
+    runs right after the speed bench has rewritten them.
+    """
     try:
         head = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"],
@@ -46,7 +50,8 @@ def _git_commit(repo: Path) -> str:
             check=False,
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", "."]
+            + [f":!bench/{output}" for output in ("results", "RESULTS.md")],
             cwd=repo,
             capture_output=True,
             text=True,
