@@ -56,10 +56,14 @@ def _git_commit(repo: Path) -> str:
             capture_output=True,
             text=True,
             check=False,
-        ).stdout.strip()
+        ).stdout
     except OSError:
         return "unknown"
-    return f"{head}{' +uncommitted changes' if dirty else ''}" or "unknown"
+    changed = [line[3:] for line in dirty.splitlines() if line.strip()]  # "XY path"
+    if len(changed) > 3:
+        changed = [*changed[:3], f"{len(changed) - 3} more"]
+    suffix = f" +uncommitted changes to {', '.join(changed)}" if changed else ""
+    return f"{head}{suffix}" if head else "unknown"
 
 
 def machine_info() -> dict[str, Any]:
