@@ -152,6 +152,26 @@ def test_a_spider_idle_with_urls_waiting_releases_them_and_stays_open():
     spider.spider_idle()  # nothing waits: the spider may close
 
 
+def test_a_sitemaps_pages_are_one_level_below_it_and_within_the_depth_limit():
+    from scrapy.http import XmlResponse
+
+    crawler, spider = frontier_spider(queue_size=10, urls=0)
+    crawler.engine = FakeEngine()
+    locs = "".join(f"<url><loc>{BASE}/posts/s{i}/</loc></url>" for i in range(3))
+    body = f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{locs}</urlset>'
+
+    def sitemap_at(depth):
+        request = scrapy.Request(f"{BASE}/sitemap.xml", meta={"depth": depth, "site_url": BASE})
+        return XmlResponse(request.url, body=body.encode(), request=request)
+
+    limit = crawler.settings.getint("DEPTH_LIMIT")
+    assert list(spider.parse_sitemap(sitemap_at(limit - 1))) == []
+    assert [r.meta["depth"] for r in crawler.engine.scheduler] == [limit] * 3
+    assert list(spider.parse_sitemap(sitemap_at(limit))) == []  # its pages would be too deep
+    assert len(crawler.engine.scheduler) == 3
+    assert crawler.stats.get_value("depth/request_ignored_count") == 3
+
+
 @pytest.mark.e2e
 def test_a_sitemap_bigger_than_the_queue_is_crawled_whole(crawl, tmp_path):
     db_path = tmp_path / "archive.db"

@@ -196,14 +196,22 @@ class BlogSpider(scrapy.Spider):
             return
         self.crawler.stats.inc_value("discovery/sitemaps")
         site_url, depth = response.meta.get("site_url", ""), response.meta.get("depth", 0) + 1
+        # Its pages skip the spider middlewares (see _release_frontier): DEPTH_LIMIT is checked
+        # here, as Scrapy's DepthMiddleware would.
+        max_depth = self.settings.getint("DEPTH_LIMIT")
+        too_deep = bool(max_depth) and depth > max_depth
         for entry in sitemap:
             loc = urljoin(response.url, entry.get("loc", ""))
             if sitemap.type == "sitemapindex":
                 yield from self._follow(
                     loc, self.parse_sitemap, response, via="sitemap", priority=25
                 )
+            elif too_deep:
+                self.crawler.stats.inc_value("depth/request_ignored_count")
             elif is_http_url(loc):
                 self.frontier.append((loc, site_url, depth))
+        if self.frontier:
+            self.crawler.stats.max_value("request_depth_max", depth)
         self._release_frontier()
 
     def parse_feed(self, response: scrapy.http.Response) -> Iterator[scrapy.Request]:
