@@ -6,8 +6,8 @@ fetching slows down when the workers fall behind: in-flight work is bounded by t
 processed, never an unbounded queue.
 
 Workers are forked from a *forkserver* that has imported only ``scraper.pagework`` and
-``archive.extract`` (trafilatura, lxml; no Scrapy, no reactor), and are started on the first page that needs them: a recrawl
-answered by 304s never starts one.
+``archive.extract`` (trafilatura, lxml; no Scrapy, no reactor), and are started on the first page
+that needs them: a recrawl answered by 304s never starts one.
 """
 
 from __future__ import annotations

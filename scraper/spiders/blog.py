@@ -199,7 +199,7 @@ class BlogSpider(scrapy.Spider):
         # Its pages skip the spider middlewares (see _release_frontier): DEPTH_LIMIT is checked
         # here, as Scrapy's DepthMiddleware would.
         max_depth = self.settings.getint("DEPTH_LIMIT")
-        too_deep = bool(max_depth) and depth > max_depth
+        too_deep, listed = bool(max_depth) and depth > max_depth, False
         for entry in sitemap:
             loc = urljoin(response.url, entry.get("loc", ""))
             if sitemap.type == "sitemapindex":
@@ -210,7 +210,8 @@ class BlogSpider(scrapy.Spider):
                 self.crawler.stats.inc_value("depth/request_ignored_count")
             elif is_http_url(loc):
                 self.frontier.append((loc, site_url, depth))
-        if self.frontier:
+                listed = True
+        if listed:
             self.crawler.stats.max_value("request_depth_max", depth)
         self._release_frontier()
 
