@@ -102,6 +102,7 @@ class _CaptureWriter:
                 capture.content_type,
                 capture.encoding,
                 seen=capture.body_unchanged,
+                digest=capture.body_sha256,
             )
         page = self._resolve_page()
         status = capture.http_status or 0

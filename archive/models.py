@@ -69,6 +69,8 @@ class Capture:
     """The article URL now redirects to the site's home page (the usual way of deleting a post)."""
     body_unchanged: bool = False
     """The body's SHA-256 equals the page's last one: extraction was skipped."""
+    body_sha256: str | None = None
+    """The body's SHA-256 if the crawler computed it already; computed on storing otherwise."""
 
 
 @dataclass

@@ -134,14 +134,16 @@ def store_body(
     encoding: str | None,
     *,
     seen: bool = False,
+    digest: str | None = None,
 ) -> str:
     """Store a raw body once per distinct SHA-256, compressed; return the digest.
 
     Args:
         seen: The body is probably stored already (the page's last body): look for it before
             compressing it, rather than compressing it for an insert that would be ignored.
+        digest: The body's SHA-256, when the caller has computed it already.
     """
-    digest = hashlib.sha256(body).hexdigest()
+    digest = digest or hashlib.sha256(body).hexdigest()
     if seen and db.execute("select 1 from bodies where sha256 = ?", [digest]).fetchone():
         return digest
     db.execute(

@@ -118,6 +118,7 @@ class StoragePipeline:
             redirect_statuses=item.redirect_statuses,
             redirected_home=item.redirected_home,
             body_unchanged=item.body_unchanged,
+            body_sha256=item.body_sha256,
         )
         result = self._record(capture)
         stats = self.crawler.stats

@@ -45,4 +45,6 @@ class PageItem:
     """An archived article's URL now redirects to the home page."""
     body_unchanged: bool = False
     """The body is byte-identical to the last one archived: no extraction needed."""
+    body_sha256: str | None = None
+    """The body's SHA-256, when the spider computed it (to compare with the last one)."""
     extra: dict[str, str] = field(default_factory=dict)

@@ -225,6 +225,20 @@ def test_a_body_seen_before_is_not_stored_again(db):
     assert db["pages"].get(first.page_id)["body_sha256"] == sha
 
 
+def test_a_body_digest_the_crawler_computed_is_not_computed_again(db, monkeypatch):
+    first = record_capture(db, capture())
+    sha = db["captures"].get(first.capture_id)["body_sha256"]
+    monkeypatch.setattr(store.hashlib, "sha256", pytest.fail)  # the spider hashed it already
+    again = record_capture(
+        db,
+        capture(
+            fetched_at="2026-11-29T13:00:00Z", body_unchanged=True, body_sha256=sha, article=None
+        ),
+    )
+    assert again.outcome == "unchanged"
+    assert db["captures"].get(again.capture_id)["body_sha256"] == sha
+
+
 def test_switching_extraction_options_is_never_an_edit(db):
     from archive.extract import ExtractOptions, extract_article
     from tests.corpus_blog import load_corpus

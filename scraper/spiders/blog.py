@@ -457,6 +457,8 @@ class BlogSpider(scrapy.Spider):
             redirect_statuses=list(response.meta.get("redirect_reasons", [])),
             redirected_home=redirected_home,
             body_unchanged=body_unchanged,
+            # Computed above to compare with the archived body: the store need not hash it again.
+            body_sha256=known.body_sha256 if body_unchanged and known is not None else None,
         )
 
     def _budget_spent(self) -> bool:
